@@ -1,0 +1,1 @@
+"""AST -> IR -> nn.Module: lowering, verification passes, shape inference, module builders, derivation."""

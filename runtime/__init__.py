@@ -1,0 +1,1 @@
+"""Training: ICDARTS search, retraining, data, metrics, checkpoints."""

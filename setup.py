@@ -1,0 +1,11 @@
+"""Computes the package list: the stage folders live at the top level but install as genolang.*."""
+from setuptools import find_packages, setup
+
+STAGES = ("grammar", "compiler", "runtime")
+packages = ["genolang"] + [f"genolang.{p}" for p in find_packages("src/genolang")]
+for stage in STAGES:
+    packages += [f"genolang.{p}" for p in find_packages(include=[stage, f"{stage}.*"])]
+package_dir = {"genolang": "src/genolang"}
+package_dir.update({f"genolang.{s}": s for s in STAGES})
+
+setup(packages=packages, package_dir=package_dir)

@@ -1,0 +1,3 @@
+from genolang.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The `geno` command line: a thin shell. Each command module registers itself on `app`.
+
+Commands parse options, call one library function and print. Every :class:`UserError`
+becomes a rendered message and exit code 2; other genolang errors exit 1; a traceback is
+shown only with ``--debug`` (or ``GENO_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from genolang.errors import GenolangError, UserError
+
+app = typer.Typer(
+    name="geno",
+    help="genolang: write NAS search spaces and architectures as text; search, compile and train them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules, each registering its commands on `app` when imported. A module that is not
+# there yet is skipped, so the CLI works while parts of it are being built.
+COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "bench")
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks for errors.")) -> None:
+    _state["debug"] = debug or os.environ.get("GENO_DEBUG") == "1"
+
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(f"genolang.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"genolang.cli.{name}":
+                raise
+
+
+def debug_enabled() -> bool:
+    return _state["debug"] or os.environ.get("GENO_DEBUG") == "1"
+
+
+def report(exc: GenolangError) -> int:
+    """Print a genolang error for a person and return the exit code it maps to."""
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    print(exc.render(), file=sys.stderr)
+    return 2 if isinstance(exc, UserError) else 1
+
+
+def main() -> None:
+    _load_commands()
+    try:
+        app(standalone_mode=False)
+    except GenolangError as exc:
+        sys.exit(report(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+_load_commands()

@@ -1,0 +1,162 @@
+"""The genolang error hierarchy and how errors are shown to a person.
+
+Every error a user can cause is a :class:`GenolangError`. Errors that come from a spec file
+carry a :class:`Span` and render as ``file:line:col: error: message``, the source line with a
+caret under the offending text, and a hint. The CLI maps :class:`UserError` to exit code 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Span",
+    "GenolangError",
+    "UserError",
+    "SpecSyntaxError",
+    "SpecSemanticError",
+    "CompileError",
+    "ConfigError",
+    "DataError",
+    "RunError",
+    "ErrorGroup",
+    "did_you_mean",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file: 1-based line and column, end exclusive."""
+
+    file: str = "<string>"
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    @property
+    def known(self) -> bool:
+        return self.line > 0
+
+
+# Source text of every file the parser has seen, so that an error raised in a late stage
+# can still show the line it points at. Filled by genolang.grammar.parse.
+SOURCES: dict[str, str] = {}
+
+
+def remember_source(file: str, text: str) -> None:
+    SOURCES[file] = text
+
+
+def _source_line(span: Span) -> str | None:
+    text = SOURCES.get(span.file)
+    if text is None:
+        try:
+            with open(span.file, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            return None
+    lines = text.splitlines()
+    if 0 < span.line <= len(lines):
+        return lines[span.line - 1]
+    return None
+
+
+class GenolangError(Exception):
+    """Base of every error genolang raises on purpose."""
+
+    kind = "error"
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None,
+                 notes: Sequence[tuple[str, Span]] = ()):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.notes = tuple(notes)
+
+    def render(self) -> str:
+        """Human-readable report: location, message, source line with caret, notes, hint."""
+        out = []
+        where = f"{self.span}: " if self.span is not None and self.span.known else ""
+        out.append(f"{where}{self.kind}: {self.message}")
+        if self.span is not None and self.span.known:
+            out.extend(_excerpt(self.span))
+        for note, span in self.notes:
+            out.append(f"{span}: note: {note}")
+            out.extend(_excerpt(span))
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _excerpt(span: Span) -> list[str]:
+    line = _source_line(span)
+    if line is None:
+        return []
+    width = 1
+    if span.end_line == span.line and span.end_column > span.column:
+        width = span.end_column - span.column
+    gutter = f"{span.line:>4} | "
+    caret = " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width
+    return [gutter + line, caret]
+
+
+class UserError(GenolangError):
+    """An error the user can fix: bad spec, bad config, missing file. Exit code 2."""
+
+
+class SpecSyntaxError(UserError):
+    kind = "syntax error"
+
+
+class SpecSemanticError(UserError):
+    kind = "error"
+
+
+class CompileError(UserError):
+    kind = "compile error"
+
+
+class ConfigError(UserError):
+    kind = "config error"
+
+
+class DataError(UserError):
+    kind = "data error"
+
+
+class RunError(GenolangError):
+    """A failure while running (not the user's spec): exit code 1."""
+
+    kind = "run error"
+
+
+class ErrorGroup(UserError):
+    """Several user errors reported at once."""
+
+    def __init__(self, errors: Iterable[GenolangError]):
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(first.message, first.span, first.hint)
+
+    def render(self) -> str:
+        body = "\n\n".join(e.render() for e in self.errors)
+        count = len(self.errors)
+        return f"{body}\n\n{count} error{'s' if count != 1 else ''} found"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest known names, or None."""
+    matches = get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(f"`{m}`" for m in matches) + "?"
