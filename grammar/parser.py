@@ -1,0 +1,220 @@
+"""Text -> AST, with syntax errors a person can act on.
+
+``parse(text, file)`` returns a :class:`syntax.Module`. Comments are collected by the lexer
+and attached to the statement that follows them (or to the statement whose first line they
+end), so the printer can put them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import VisitError
+
+from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, remember_source
+
+from . import syntax as S
+from .transform import ToAst
+
+GRAMMAR = Path(__file__).with_name("geno.lark")
+
+_comments: list[Token] = []
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        GRAMMAR.read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _comments.append},
+    )
+
+
+def parse(text: str, file: str = "<string>") -> S.Module:
+    """Parse .geno source text into an AST; raise :class:`SpecSyntaxError` (or a group)."""
+    remember_source(file, text)
+    _comments.clear()
+    errors: list[GenolangError] = []
+
+    def on_error(exc: UnexpectedInput) -> bool:
+        errors.append(_syntax_error(exc, file))
+        return len(errors) < 5 and isinstance(exc, UnexpectedToken) and exc.token.type != "$END"
+
+    try:
+        tree = _parser().parse(text, on_error=on_error)
+    except UnexpectedInput as exc:
+        if not errors or _syntax_error(exc, file).span != errors[-1].span:
+            errors.append(_syntax_error(exc, file))
+        tree = None
+    except VisitError as exc:  # pragma: no cover - transformer bugs surface as ours
+        raise exc.orig_exc
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(_dedupe(errors))
+    comments = sorted(_comments, key=lambda t: (t.line, t.column))
+    try:
+        module = ToAst(file).transform(tree)
+    except VisitError as exc:
+        raise exc.orig_exc from None
+    return _attach_comments(module, comments)
+
+
+def parse_file(path: str | Path) -> S.Module:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecSyntaxError(f"no such spec file: {path}", hint="check the path") from None
+    except IsADirectoryError:
+        raise SpecSyntaxError(f"{path} is a folder, not a spec file",
+                              hint="pass a .geno file, or use `geno fmt` on a folder") from None
+    except UnicodeDecodeError:
+        raise SpecSyntaxError(f"{path} is not UTF-8 text", hint="spec files are UTF-8 text") from None
+    return parse(text, str(path))
+
+
+def _dedupe(errors: list[GenolangError]) -> list[GenolangError]:
+    seen, out = set(), []
+    for e in errors:
+        key = (e.span.line if e.span else 0)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+# ----------------------------------------------------------------------------- error text
+
+# Friendly names for the terminals a person sees in "expected ..." lists.
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": 'a string in "quotes"',
+    "SHAPE": "a shape like 3x32x32",
+    "$END": "the end of the file",
+}
+
+# Hints for the mistakes people make most, keyed by (what was found, what the parser wanted).
+_HINTS = [
+    (lambda found, exp: found == "INT" and "RPAR" in exp,
+     "arguments are passed by name, e.g. `max_pool(k=3)`"),
+    (lambda found, exp: found == "INT" and "NAME" in exp,
+     "arguments are passed by name, e.g. `max_pool(k=3)`"),
+    (lambda found, exp: "RBRACE" in exp and found == "$END",
+     "a `{` block is not closed; add the missing `}`"),
+    (lambda found, exp: found == "EQUAL" and "LPAR" in exp,
+     "an op definition reads `op name(param=default) = body`"),
+    (lambda found, exp: found == "NAME" and "EQUAL" in exp,
+     "an assignment needs `=`, e.g. `n0 = sep_conv_3(c0) + skip(c1)`"),
+]
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[terminal]
+    try:
+        pattern = _parser().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    if pattern.type == "str":
+        return f"`{pattern.value}`"
+    return terminal.lower()
+
+
+def _syntax_error(exc: UnexpectedInput, file: str) -> SpecSyntaxError:
+    line = getattr(exc, "line", 0) or 0
+    column = getattr(exc, "column", 0) or 0
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        expected = sorted(exc.expected)
+        if token.type == "$END":
+            found = "the end of the file"
+            line, column = _last_position(exc)
+        else:
+            found = f"`{token}`"
+        wanted = ", ".join(_describe(t) for t in expected[:8])
+        more = " ..." if len(expected) > 8 else ""
+        message = f"unexpected {found}; expected {wanted}{more}"
+        hint = next((h for test, h in _HINTS if test(token.type, expected)), None)
+        width = max(1, len(str(token))) if token.type != "$END" else 1
+        span = Span(file, line, column, line, column + width)
+        return SpecSyntaxError(message, span, hint)
+    if isinstance(exc, UnexpectedCharacters):
+        char = exc.char
+        message = f"unexpected character `{char}`"
+        hint = "names use letters, digits and `_`; comments start with `#`"
+        if char in "'":
+            hint = 'strings use double quotes: "like this"'
+        return SpecSyntaxError(message, Span(file, line, column, line, column + 1), hint)
+    if isinstance(exc, UnexpectedEOF):
+        return SpecSyntaxError("unexpected end of file", Span(file, line, column), "a block is not closed")
+    return SpecSyntaxError(str(exc), Span(file, line, column))
+
+
+def _last_position(exc: UnexpectedToken) -> tuple[int, int]:
+    state = getattr(exc, "state", None)
+    token = getattr(exc, "token", None)
+    line = getattr(token, "line", None) or getattr(exc, "line", 1) or 1
+    column = getattr(token, "column", None) or getattr(exc, "column", 1) or 1
+    del state
+    return line, column
+
+
+# ----------------------------------------------------------------------------- comments
+
+
+class _Comments:
+    """Hands out comments in source order to the statements that claim them."""
+
+    def __init__(self, tokens: list[Token]):
+        self.items = [(t.line, str(t)[1:].strip()) for t in tokens]
+        self.taken = [False] * len(self.items)
+
+    def before(self, line: int) -> tuple[str, ...]:
+        out = []
+        for i, (cline, text) in enumerate(self.items):
+            if not self.taken[i] and cline < line:
+                self.taken[i] = True
+                out.append(text)
+        return tuple(out)
+
+    def on(self, line: int) -> str | None:
+        for i, (cline, text) in enumerate(self.items):
+            if not self.taken[i] and cline == line:
+                self.taken[i] = True
+                return text
+        return None
+
+    def rest(self) -> tuple[str, ...]:
+        out = tuple(text for i, (_, text) in enumerate(self.items) if not self.taken[i])
+        self.taken = [True] * len(self.items)
+        return out
+
+
+_BODY_FIELDS = ("body", "entries")
+
+
+def _attach(stmt: S.Stmt, pool: _Comments) -> S.Stmt:
+    line = stmt.span.line
+    changes: dict = {}
+    if line:
+        changes["comments"] = pool.before(line)
+        changes["note"] = pool.on(line)
+    for name in _BODY_FIELDS:
+        children = getattr(stmt, name, None)
+        if isinstance(children, tuple) and children and isinstance(children[0], S.Stmt):
+            changes[name] = tuple(_attach(child, pool) for child in children)
+    return dataclasses.replace(stmt, **changes)
+
+
+def _attach_comments(module: S.Module, tokens: list[Token]) -> S.Module:
+    if not tokens:
+        return module
+    pool = _Comments(tokens)
+    items = tuple(_attach(item, pool) for item in module.items)
+    return S.Module(items, pool.rest(), file=module.file)
