@@ -1,0 +1,192 @@
+"""The cell walker shared by the search supernet and the discrete network.
+
+Both targets are a :class:`CellNetwork`: stem -> cells -> heads -> classifier, built from a
+:class:`~genolang.compiler.shapes.NetworkPlan`. They differ only in the *node builder*:
+the supernet builds mixed nodes (every candidate op, weighted by relaxed α), the discrete
+network builds summing nodes (one op per kept edge, drop path). The topology is resolved
+at build time into flat lists of state indices; ``forward`` never looks at a graph.
+
+Parameter names are ``cells.<i>.<node>.<src>.<op>.body.…`` in both targets (plus
+``cells.<i>.pre0`` / ``pre1``, ``stem``, ``classifier``, ``distill_heads.<k>``,
+``aux_head``), so weights move between them by name.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from genolang.compiler.build.heads import Classifier, aux_head, distill_head
+from genolang.compiler.build.ops import build_edge_op
+from genolang.compiler.primitives import FactorizedReduce, build_expr
+from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan
+from genolang.errors import CompileError
+
+__all__ = ["NetOutput", "Cell", "ReplacementCell", "CellNetwork", "NodeBuilder", "relu_conv_bn",
+           "EmptyNode", "build_node_edges"]
+
+
+class NetOutput(NamedTuple):
+    """``logits`` of the final classifier; ``ensemble`` = ``cat([e0*h1, …, en*logits], 0)``
+    over the distill heads (just ``logits`` without heads); ``aux`` = auxiliary-head logits
+    in training mode, else None."""
+
+    logits: torch.Tensor
+    ensemble: torch.Tensor
+    aux: torch.Tensor | None
+
+
+# A node builder gets the cell's plan row, the node name, its edges and the state index of
+# every state name, and returns a module ``node(states, weights) -> tensor``.
+NodeBuilder = Callable[[CellPlan, str, Sequence[EdgePlan], dict[str, int]], nn.Module]
+
+
+def relu_conv_bn(c_in: int, c_out: int, affine: bool) -> nn.Sequential:
+    """DARTS ReLUConvBN 1x1: the preprocessing of a cell input."""
+    return nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, 1, bias=False),
+                         nn.BatchNorm2d(c_out, affine=affine))
+
+
+def build_node_edges(row: CellPlan, edges: Sequence[EdgePlan], affine: bool) -> nn.ModuleDict:
+    """``ModuleDict(src -> ModuleDict(label -> EdgeOp))`` for the edges of one node."""
+    by_src = nn.ModuleDict()
+    for edge in edges:
+        if edge.src not in by_src:
+            by_src[edge.src] = nn.ModuleDict()
+        by_src[edge.src][edge.label] = build_edge_op(edge.impl, row.c_cur, edge.stride, affine)
+    return by_src
+
+
+class EmptyNode(nn.Module):
+    """A node without edges: zeros shaped like the node (from input state 1, strided)."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, states: list[torch.Tensor], weights: torch.Tensor | None = None) -> torch.Tensor:
+        x = states[1]
+        s = self.stride
+        return x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
+
+
+def node_names(cell) -> list[str]:
+    """Node names of a search cell (plain names) or a discrete cell ((name, edges) pairs)."""
+    return [n if isinstance(n, str) else n[0] for n in cell.nodes]
+
+
+class Cell(nn.Module):
+    """Preprocess both inputs, run the nodes in order, concatenate the output states."""
+
+    def __init__(self, row: CellPlan, node_builder: NodeBuilder, affine: bool):
+        super().__init__()
+        cell = row.cell
+        self.pre0 = (FactorizedReduce(row.c_pp, row.c_cur, affine) if row.reduction_prev
+                     else relu_conv_bn(row.c_pp, row.c_cur, affine))
+        self.pre1 = relu_conv_bn(row.c_p, row.c_cur, affine)
+        index = {name: i for i, name in enumerate(cell.inputs)}
+        self.node_names = node_names(cell)
+        for node in self.node_names:
+            if hasattr(self, node):
+                raise CompileError(f"cell `{cell.name}`: the node name `{node}` is reserved", cell.span)
+            edges = [e for e in row.edges if e.node == node]
+            if edges:
+                module = node_builder(row, node, edges, dict(index))
+            else:
+                module = EmptyNode(2 if row.reduction else 1)
+            self.add_module(node, module)
+            index[node] = len(index)
+        self._nodes = [getattr(self, n) for n in self.node_names]    # flat run order
+        self.output_index = [index[name] for name in cell.output]
+        self.n_inputs = len(cell.inputs)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor,
+                weights: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        states = [self.pre0(s0), self.pre1(s1)]
+        for i, node in enumerate(self._nodes):
+            states.append(node(states, None if weights is None else weights[i]))
+        if len(self.output_index) == 1:
+            return states[self.output_index[0]]
+        return torch.cat([states[i] for i in self.output_index], dim=1)
+
+
+class ReplacementCell(nn.Module):
+    """A fixed op in place of a cell (reduction ablations): applied to the newer input."""
+
+    def __init__(self, row: CellPlan, affine: bool):
+        super().__init__()
+        env = {"C": row.c_cur, "s": 2 if row.reduction else 1}
+        self.op, _ = build_expr(row.replacement, row.c_p, env, affine)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights=None) -> torch.Tensor:
+        return self.op(s1)
+
+
+class _StemConcat(nn.Module):
+    def __init__(self, stem: nn.Module):
+        super().__init__()
+        self.stem = stem
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.stem(x), x], dim=1)
+
+
+class CellNetwork(nn.Module):
+    """Stem, cells, side heads and classifier from a plan; subclasses give the node builder.
+
+    ``affine`` applies to the BN of cells and distill heads; the stem's BN is always affine
+    (CDARTS) and the auxiliary head is the DARTS one (affine).
+    """
+
+    def __init__(self, plan: NetworkPlan, node_builder: NodeBuilder, *, affine: bool,
+                 trainable_ensemble: bool = False):
+        super().__init__()
+        template = plan.template
+        self.plan = plan
+        stem = nn.Identity() if template.stem is None else build_expr(
+            template.stem, template.input_shape[0], {"C": template.channels, "s": 1}, affine=True)[0]
+        self.stem = _StemConcat(stem) if template.stem_concat_input else stem
+        self.cells = nn.ModuleList(
+            ReplacementCell(row, affine) if row.cell is None else Cell(row, node_builder, affine)
+            for row in plan.cells)
+        distill = [h for h in plan.heads if h.kind == "distill"]
+        self.distill_heads = nn.ModuleList(distill_head(h.channels, template.classes, affine) for h in distill)
+        self.distill_after = [h.after for h in distill]
+        aux = [h for h in plan.heads if h.kind == "aux"]
+        self.aux_head = aux_head(aux[0].channels, template.classes) if aux else None
+        self.aux_after = aux[0].after if aux else None
+        self.classifier = Classifier(plan.classifier_in, template.classes)
+        # e = softmax(ensemble_logits): uniform 1/(heads+1) unless trained (NNI makes it trainable).
+        logits = torch.zeros(len(distill) + 1)
+        if trainable_ensemble:
+            self.ensemble_logits = nn.Parameter(logits)
+        else:
+            self.register_buffer("ensemble_logits", logits)
+        self._cell_list = list(self.cells)
+
+    def cell_weights(self) -> list[Sequence[torch.Tensor] | None]:
+        """Per-cell node weights for this forward pass (None for discrete cells)."""
+        return [None] * len(self._cell_list)
+
+    def forward(self, x: torch.Tensor, weights: list | None = None) -> NetOutput:
+        weights = self.cell_weights() if weights is None else weights
+        s0 = s1 = self.stem(x)
+        side: list[torch.Tensor] = []
+        aux = None
+        for i, cell in enumerate(self._cell_list):
+            s0, s1 = s1, cell(s0, s1, weights[i])
+            if i in self.distill_after:
+                side.append(self.distill_heads[self.distill_after.index(i)](s1))
+            if i == self.aux_after and self.training:
+                aux = self.aux_head(s1)
+        logits = self.classifier(s1)
+        if not side:
+            return NetOutput(logits, logits, aux)
+        e = torch.softmax(self.ensemble_logits, dim=0)
+        parts = [e[k] * h for k, h in enumerate(side)] + [e[-1] * logits]
+        return NetOutput(logits, torch.cat(parts, dim=0), aux)
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())

@@ -1,0 +1,135 @@
+"""The discrete network of a genotype: the search-phase evaluation net and the retraining net.
+
+Each node sums ``op(src)`` over its kept edges (any number; a node without edges is zeros of
+the node's shape). In training with ``drop_path_prob > 0`` every non-identity op output
+goes through drop path. ``phase`` applies the zero configuration of each cell
+(:data:`ZERO_CONFIGS`): ``exclude`` drops ``zero`` edges (V0), ``zero`` turns ``random``
+edges into zero edges (V3 at retraining, V4 in both phases).
+
+Parameter names are ``cells.<i>.<node>.<src>.<op>.…``, fixed by (cell index, edge, op), so
+the weights of an edge persist by name across regenerated evaluation networks
+(:func:`load_matching`).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from genolang.compiler.build.cells import CellNetwork, build_node_edges
+from genolang.compiler.build.ops import SPECIAL_OPS, drop_path, eval_edge_op, is_zero_op
+from genolang.compiler.ir import GenoCell, GenoEdge, Genotype, NetworkTemplate
+from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
+from genolang.errors import CompileError
+
+__all__ = ["EvalNetwork", "SumNode", "apply_phase", "load_matching"]
+
+
+class _DropRate:
+    """The network's drop-path probability, shared by reference with every node."""
+
+    def __init__(self, p: float):
+        self.p = p
+
+
+class SumNode(nn.ModuleDict):
+    def __init__(self, row: CellPlan, edges: Sequence[EdgePlan], state_index: dict[str, int],
+                 affine: bool, rate: _DropRate):
+        super().__init__(build_node_edges(row, edges, affine))
+        self._plan = [(state_index[e.src], self[e.src][e.label]) for e in edges]
+        self._rate = rate
+
+    def forward(self, states: list[torch.Tensor], weights=None) -> torch.Tensor:
+        p = self._rate.p if self.training else 0.0
+        out = None
+        for index, op in self._plan:
+            y = op(states[index])
+            if p > 0.0 and not op.identity:
+                y = drop_path(y, p)
+            out = y if out is None else out + y
+        return out
+
+
+def apply_phase(cell: GenoCell, phase: str) -> GenoCell:
+    """The cell as built in ``phase``: zero edges dropped or random edges zeroed per its
+    zero configuration. ``zero``/``random`` labels missing from ``ops`` mean the built-ins."""
+    table = {**SPECIAL_OPS, **dict(cell.ops)}
+    nodes = []
+    for node, edges in cell.nodes:
+        kept: list[GenoEdge] = []
+        for edge in edges:
+            if edge.op not in table:
+                kept.append(edge)              # the shape pass reports the unknown op
+                continue
+            impl = eval_edge_op(table[edge.op], cell.zero, phase)
+            if impl is None:
+                continue
+            label = edge.op if impl is table[edge.op] else "zero"
+            new = GenoEdge(label, edge.src)
+            if label != edge.op and new in kept:
+                continue                       # a zeroed random edge beside a zero edge
+            kept.append(new)
+        nodes.append((node, tuple(kept)))
+    ops = dict(cell.ops)
+    if "zero" in ops and not is_zero_op(ops["zero"]):
+        raise CompileError(f"cell `{cell.name}` defines `zero` as another operation; "
+                           "the zero configuration needs that label", cell.span)
+    used = {e.op for _, edges in nodes for e in edges}
+    for special in SPECIAL_OPS:
+        if special in used and special not in ops:
+            ops[special] = SPECIAL_OPS[special]
+    return GenoCell(cell.name, cell.inputs, tuple(nodes), cell.output, tuple(ops.items()),
+                    cell.reduction, cell.zero, cell.span)
+
+
+class EvalNetwork(CellNetwork):
+    """The discrete network of ``genotype`` on ``template``.
+
+    Example:
+        >>> net = EvalNetwork(retrain_template, darts_v2, phase="retrain")
+        >>> net.drop_path_prob = 0.2
+        >>> logits, ensemble, aux = net(images)
+    """
+
+    def __init__(self, template: NetworkTemplate, genotype: Genotype, *, phase: str = "retrain",
+                 affine: bool = True, trainable_ensemble: bool = False):
+        if phase not in ("eval", "retrain"):
+            raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
+        cells = {key: apply_phase(cell, phase) for key, cell in genotype.cells}
+        plan = plan_network(template, cells)
+        rate = _DropRate(template.drop_path)
+
+        def node_builder(row, node, edges, state_index):
+            return SumNode(row, edges, state_index, affine, rate)
+
+        super().__init__(plan, node_builder, affine=affine, trainable_ensemble=trainable_ensemble)
+        self.genotype = genotype
+        self.phase = phase
+        self._rate = rate
+
+    @property
+    def drop_path_prob(self) -> float:
+        return self._rate.p
+
+    @drop_path_prob.setter
+    def drop_path_prob(self, p: float) -> None:
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"drop_path_prob must be in [0, 1), got {p}")
+        self._rate.p = float(p)
+
+
+def load_matching(net: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Copy every entry of ``state`` whose name and shape match one of ``net``'s; returns the
+    names of ``net``'s entries left untouched (ops new to this network, for instance)."""
+    own = net.state_dict()
+    missing = []
+    with torch.no_grad():
+        for name, tensor in own.items():
+            source = state.get(name)
+            if source is not None and source.shape == tensor.shape:
+                tensor.copy_(source)
+            else:
+                missing.append(name)
+    return missing

@@ -1,0 +1,128 @@
+"""Edge-level building blocks shared by the supernet and the discrete network.
+
+* the special operations of the zero configurations (``zero``, ``random``) and the
+  candidate list of a search-cell node with the special op appended (:data:`ZERO_CONFIGS`);
+* what a ``random`` / ``zero`` edge becomes in an evaluation or retraining network;
+* :func:`build_edge_op`: one labelled operation of one edge, built for ``C`` channels and
+  the edge's stride;
+* drop path.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genolang.compiler.ir import ZERO_CONFIGS, CellSpec, OpImpl, Prim, Seq, Sym
+from genolang.compiler.primitives import build_expr, is_identity, is_prim
+from genolang.errors import CompileError
+
+__all__ = [
+    "ZERO_OP", "RANDOM_OP", "SPECIAL_OPS", "candidate_ops", "special_op_of", "edge_stride",
+    "is_zero_op", "is_random_op", "eval_edge_op", "build_edge_op", "EdgeOp", "drop_path",
+]
+
+ZERO_OP = OpImpl("zero", Prim("zero", (("stride", Sym("s")),)))
+RANDOM_OP = OpImpl("random", Prim("random", (("stride", Sym("s")),)))
+SPECIAL_OPS = {"zero": ZERO_OP, "random": RANDOM_OP}
+
+
+def _zero_config(name: str, span=None) -> dict[str, str | None]:
+    if name not in ZERO_CONFIGS:
+        raise CompileError(f"unknown zero configuration `{name}`", span,
+                           hint="one of " + ", ".join(ZERO_CONFIGS))
+    return ZERO_CONFIGS[name]
+
+
+def special_op_of(zero: str) -> str | None:
+    """Label of the op a zero configuration appends to every search edge (or None)."""
+    return _zero_config(zero)["search_op"]
+
+
+def candidate_ops(cell: CellSpec, node: str) -> tuple[tuple[str, OpImpl], ...]:
+    """The ops of every edge entering ``node`` of a search cell, in α column order.
+
+    The special op of the cell's zero configuration comes last, unless the space already
+    has an op with that label (then the user's own definition is used).
+    """
+    ops = cell.space_of(node).ops
+    special = _zero_config(cell.zero, cell.span)["search_op"]
+    if special is None or special in dict(ops):
+        return ops
+    return ops + ((special, SPECIAL_OPS[special]),)
+
+
+def edge_stride(reduction: bool, src: str, inputs: tuple[str, ...]) -> int:
+    """Stride 2 on the edges leaving a reduction cell's inputs, 1 elsewhere."""
+    return 2 if reduction and src in inputs else 1
+
+
+def is_zero_op(impl: OpImpl) -> bool:
+    return is_prim(impl.body, "zero")
+
+
+def is_random_op(impl: OpImpl) -> bool:
+    return is_prim(impl.body, "random")
+
+
+def eval_edge_op(impl: OpImpl, zero: str, phase: str) -> OpImpl | None:
+    """What a genotype edge becomes in an evaluation (``eval``) or retraining net.
+
+    Returns None when the edge is dropped (V0 ``exclude``: zero edges vanish), the zero op
+    where ``random`` is replaced by ``zero`` (V3 retraining, V4), else the op itself.
+    """
+    if phase not in ("eval", "retrain"):
+        raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
+    rule = _zero_config(zero)[phase]
+    if rule == "exclude" and is_zero_op(impl):
+        return None
+    if rule == "zero" and is_random_op(impl):
+        return ZERO_OP
+    return impl
+
+
+class EdgeOp(nn.Module):
+    """One op on one edge. ``body`` holds the whole op, so parameter names match in every
+    network; ``after_relu`` is the op minus a leading ReLU, which the supernet calls on a
+    ReLU it computed once per source state (most DARTS ops start with one)."""
+
+    def __init__(self, body: nn.Module, starts_with_relu: bool, identity: bool, zero: bool):
+        super().__init__()
+        self.body = body
+        self.starts_with_relu = starts_with_relu
+        self.identity = identity
+        self.zero = zero
+        # A plain list keeps the tail out of the module tree (its parameters are body's).
+        self._tail = [body[1:]] if starts_with_relu else []
+
+    @property
+    def after_relu(self) -> nn.Module:
+        return self._tail[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def build_edge_op(impl: OpImpl, channels: int, stride: int, affine: bool) -> EdgeOp:
+    """Build ``impl`` for an edge of ``channels`` channels and stride ``stride``.
+
+    Raises:
+        CompileError: the op cannot take the stride, or does not produce ``channels``.
+    """
+    expr = impl.expr_for(stride)
+    module, c_out = build_expr(expr, channels, {"C": channels, "s": stride}, affine)
+    if c_out != channels:
+        raise CompileError(f"operation `{impl.name}` produces {c_out} channels, the edge needs {channels}",
+                           impl.span)
+    starts_with_relu = isinstance(expr, Seq) and len(expr.parts) > 1 and is_prim(expr.parts[0], "relu")
+    return EdgeOp(module, starts_with_relu, is_identity(expr), is_prim(expr, "zero"))
+
+
+def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Drop whole samples with probability ``p`` and rescale the kept ones by 1/(1-p).
+
+    The mask is drawn on ``x.device`` and applied out of place, so autograd stays valid.
+    """
+    keep = 1.0 - p
+    mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x * (mask / keep)

@@ -1,0 +1,194 @@
+"""The search supernet: mixed edges weighted by relaxed α (DARTS / I-DARTS / XDARTS).
+
+α: one tensor per (cell, node) of shape ``(n_predecessors, n_ops_of_node)``, rows in
+:meth:`CellSpec.predecessors` order and columns in :func:`candidate_ops` order (the zero
+configuration's special op last), registered as ``alphas.<cell>.<node>`` (a ``.`` in a
+stage-specific cell key becomes ``_``: ``alphas.stage2_normal.n0``). Every slot using a
+cell shares its α.
+
+Relaxation: ``darts`` cells softmax each row (edge); ``idarts`` / ``xdarts`` cells softmax
+all ``(predecessor, op)`` entries of a node together. A node is ``Σ w[i, o] · o(x_i)``.
+
+The forward pass can be given explicit weights instead (``arch_weights``):
+:meth:`SearchNetwork.hard_weights` gives the 0/1 weights of a genotype, at which the
+supernet computes exactly the discrete network of that genotype (the discrete cell sums
+its kept edges, so this is the vertex of the relaxation the genotype names; for I-DARTS a
+one-hot α would give each kept pair 1/k instead).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genolang.compiler.build.cells import CellNetwork, build_node_edges
+from genolang.compiler.build.ops import candidate_ops
+from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan, plan_network
+from genolang.errors import CompileError, did_you_mean
+
+__all__ = ["SearchNetwork", "MixedNode", "relax", "alpha_shape"]
+
+ArchWeights = Mapping[str, Mapping[str, torch.Tensor]]
+
+
+def alpha_shape(cell: CellSpec, node: str) -> tuple[int, int]:
+    return len(cell.predecessors(node)), len(candidate_ops(cell, node))
+
+
+def relax(cell: CellSpec, alpha: torch.Tensor) -> torch.Tensor:
+    """Relaxed weights of one node: per-row softmax (darts) or one node-level softmax."""
+    if cell.select.node_softmax:
+        return torch.softmax(alpha.flatten(), dim=0).view_as(alpha)
+    return torch.softmax(alpha, dim=-1)
+
+
+class MixedNode(nn.ModuleDict):
+    """``Σ_{i,o} w[i, o] · o(x_i)`` over every (predecessor, candidate) pair of a node.
+
+    Work skipped or shared: ``zero`` ops are never run (they add nothing), and a ReLU that
+    starts several ops of one predecessor is computed once.
+    """
+
+    def __init__(self, row: CellPlan, node: str, edges: Sequence[EdgePlan], state_index: dict[str, int],
+                 affine: bool):
+        super().__init__(build_node_edges(row, edges, affine))
+        cell = row.cell
+        labels = [label for label, _ in candidate_ops(cell, node)]
+        self._plan = []
+        for src in cell.predecessors(node):
+            ops = [(labels.index(label), op) for label, op in self[src].items() if not op.zero]
+            self._plan.append((state_index[src], ops))
+        self.stride = 2 if row.reduction else 1
+
+    def forward(self, states: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        out = None
+        for row_weights, (index, ops) in zip(weights.unbind(0), self._plan):
+            x = states[index]
+            x_relu = None
+            w = row_weights.unbind(0)
+            for column, op in ops:
+                if op.starts_with_relu:
+                    if x_relu is None:
+                        x_relu = F.relu(x)
+                    y = op.after_relu(x_relu)
+                else:
+                    y = op(x)
+                out = w[column] * y if out is None else torch.addcmul(out, w[column], y)
+        if out is None:        # only zero ops: zeros of the node's shape
+            x, s = states[1], self.stride
+            out = x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
+        return out
+
+
+class SearchNetwork(CellNetwork):
+    """The supernet of a template whose slots name search cells.
+
+    Example:
+        >>> net = SearchNetwork(template, {"normal": normal, "reduce": reduce},
+        ...                     generator=torch.Generator().manual_seed(0))
+        >>> out = net(images)            # NetOutput(logits, ensemble, aux=None)
+        >>> net.genotype()               # Genotype derived from α
+    """
+
+    def __init__(self, template: NetworkTemplate, cells: Mapping[str, CellSpec], *,
+                 generator: torch.Generator | None = None, affine: bool = False,
+                 trainable_ensemble: bool = False):
+        for key, cell in cells.items():
+            if not isinstance(cell, CellSpec):
+                raise CompileError(f"cell `{key}` is a discrete cell; a search network needs search cells",
+                                   getattr(cell, "span", None))
+        plan = plan_network(template, cells)
+
+        def node_builder(row, node, edges, state_index):
+            return MixedNode(row, node, edges, state_index, affine)
+
+        super().__init__(plan, node_builder, affine=affine, trainable_ensemble=trainable_ensemble)
+        self.cell_specs: dict[str, CellSpec] = {}
+        for row in plan.cells:
+            if row.cell is not None and row.key not in self.cell_specs:
+                self.cell_specs[row.key] = row.cell
+        self.alphas = nn.ModuleDict()
+        for key, cell in self.cell_specs.items():
+            self.alphas[_param_key(key)] = nn.ParameterDict({
+                node: nn.Parameter(1e-3 * torch.randn(alpha_shape(cell, node), generator=generator))
+                for node in cell.nodes})
+
+    # ------------------------------------------------------------------ α
+
+    def alpha(self, key: str) -> dict[str, torch.Tensor]:
+        """α of one cell (by cells-mapping key), node -> tensor."""
+        return dict(self.alphas[_param_key(key)].items())
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return list(self.alphas.parameters())
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        arch = {id(p) for p in self.arch_parameters()}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def relaxed_weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        """The relaxed edge weights of every cell, computed from α."""
+        return {key: {node: relax(cell, alpha) for node, alpha in self.alpha(key).items()}
+                for key, cell in self.cell_specs.items()}
+
+    def hard_weights(self, genotype: Genotype) -> dict[str, dict[str, torch.Tensor]]:
+        """0/1 weights selecting exactly the edges of ``genotype`` (see the module docstring)."""
+        out = {}
+        for key, cell in self.cell_specs.items():
+            geno = _geno_cell(genotype, key, cell)
+            out[key] = {}
+            for node, edges in geno.nodes:
+                if node not in cell.nodes:
+                    raise CompileError(f"genotype cell `{geno.name}` has node `{node}`, the search cell has not",
+                                       geno.span, hint=did_you_mean(node, cell.nodes))
+                preds = cell.predecessors(node)
+                labels = [label for label, _ in candidate_ops(cell, node)]
+                w = torch.zeros(len(preds), len(labels))
+                for edge in edges:
+                    if edge.src not in preds or edge.op not in labels:
+                        raise CompileError(f"genotype edge {edge.src} -> {node} (`{edge.op}`) is not in the "
+                                           f"search cell `{cell.name}`", geno.span)
+                    w[preds.index(edge.src), labels.index(edge.op)] = 1.0
+                out[key][node] = w
+        return out
+
+    def genotype(self, name: str = "searched") -> Genotype:
+        """Discretise α with each cell's selection rule (:mod:`genolang.compiler.derive`)."""
+        from genolang.compiler.derive import derive_genotype
+
+        alphas = {key: {n: a.detach() for n, a in self.alpha(key).items()} for key in self.cell_specs}
+        return derive_genotype(self.cell_specs, alphas, name=name, template=self.plan.template.name)
+
+    # ------------------------------------------------------------------ forward
+
+    def cell_weights(self, arch_weights: ArchWeights | None = None) -> list:
+        weights = self.relaxed_weights() if arch_weights is None else arch_weights
+        per_cell = []
+        for row in self.plan.cells:
+            if row.cell is None:
+                per_cell.append(None)
+                continue
+            w = weights[row.key]
+            per_cell.append([w[node].to(self.ensemble_logits.device) for node in row.cell.nodes])
+        return per_cell
+
+    def forward(self, x: torch.Tensor, arch_weights: ArchWeights | None = None):
+        """Run the supernet; ``arch_weights`` (cell key -> node -> weights) overrides α."""
+        return super().forward(x, self.cell_weights(arch_weights))
+
+
+def _param_key(key: str) -> str:
+    return key.replace(".", "_")
+
+
+def _geno_cell(genotype: Genotype, key: str, cell: CellSpec):
+    cells = dict(genotype.cells)
+    for name in (key, cell.name):
+        if name in cells:
+            return cells[name]
+    raise CompileError(f"genotype `{genotype.name}` has no cell `{key}`", genotype.span,
+                       hint=did_you_mean(key, cells))
