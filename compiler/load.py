@@ -1,0 +1,125 @@
+"""Reading spec files: ``use`` resolution and the table of definitions.
+
+``use "x.geno"`` is resolved relative to the importing file, then in the standard library
+shipped inside the package (``compiler/stdlib``). Import cycles are reported with their
+path; a name defined twice is reported with both places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genolang.errors import GenolangError, Span, SpecSemanticError
+from genolang.grammar import parse, parse_file, syntax as S
+
+STDLIB = Path(__file__).with_name("stdlib")
+
+KINDS = {
+    S.OpDef: "op",
+    S.SpaceDef: "space",
+    S.CellDef: "cell",
+    S.NetworkDef: "network",
+    S.MacroDef: "macro",
+    S.ExperimentDef: "experiment",
+    S.GenotypeDef: "genotype",
+}
+
+
+@dataclass
+class SymbolTable:
+    """Every definition visible from the main file, by kind and name."""
+
+    main: str
+    modules: dict[str, S.Module] = field(default_factory=dict)
+    defs: dict[str, dict[str, S.Stmt]] = field(default_factory=lambda: {k: {} for k in KINDS.values()})
+    origin: dict[tuple[str, str], str] = field(default_factory=dict)   # (kind, name) -> file
+    errors: list[GenolangError] = field(default_factory=list)
+
+    def local(self, kind: str) -> list[str]:
+        """Names of the given kind defined in the main file itself, in source order."""
+        return [n for n, d in self.defs[kind].items() if self.origin[(kind, n)] == self.main]
+
+
+def resolve_use(path: str, importer: str) -> Path:
+    candidates = []
+    if importer and not importer.startswith("<"):
+        candidates.append(Path(importer).parent / path)
+    else:
+        candidates.append(Path.cwd() / path)
+    candidates.append(STDLIB / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise FileNotFoundError(path)
+
+
+def load_table(main: S.Module) -> SymbolTable:
+    table = SymbolTable(main.file)
+    _collect(main, table, stack=[main.file])
+    return table
+
+
+def load_path(path: str | Path) -> SymbolTable:
+    return load_table(parse_file(path))
+
+
+def load_text(text: str, file: str = "<string>") -> SymbolTable:
+    return load_table(parse(text, file))
+
+
+def _collect(module: S.Module, table: SymbolTable, stack: list[str]) -> None:
+    table.modules[module.file] = module
+    for item in module.items:
+        if isinstance(item, S.Use):
+            _use(item, module.file, table, stack)
+            continue
+        kind = KINDS[type(item)]
+        name = item.name
+        previous = table.defs[kind].get(name)
+        if previous is not None:
+            if previous is item or (previous == item and table.origin[(kind, name)] != module.file
+                                    and _same_file_loaded_twice(previous, item)):
+                continue
+            table.errors.append(SpecSemanticError(
+                f"{kind} `{name}` is defined twice", item.span,
+                hint=f"rename one of them, or remove the duplicate {kind}",
+                notes=[(f"`{name}` was first defined here", previous.span)],
+            ))
+            continue
+        table.defs[kind][name] = item
+        table.origin[(kind, name)] = module.file
+
+
+def _same_file_loaded_twice(a: S.Stmt, b: S.Stmt) -> bool:
+    return a.span.file == b.span.file and a.span.line == b.span.line
+
+
+def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> None:
+    try:
+        path = resolve_use(item.path, importer)
+    except FileNotFoundError:
+        table.errors.append(SpecSemanticError(
+            f'cannot find "{item.path}"', item.span,
+            hint=f"paths are relative to the importing file; the standard library has: "
+                 + ", ".join(sorted(p.name for p in STDLIB.glob("*.geno"))),
+        ))
+        return
+    key = str(path)
+    if key in stack:
+        chain = " -> ".join(Path(p).name for p in stack[stack.index(key):] + [key])
+        table.errors.append(SpecSemanticError(f"import cycle: {chain}", item.span,
+                                              hint="remove one of the `use` lines in the cycle"))
+        return
+    if key in table.modules:
+        return
+    try:
+        module = parse_file(path)
+    except GenolangError as exc:
+        table.errors.append(exc)
+        return
+    _collect(module, table, stack + [key])
+
+
+def span_or(stmt: S.Stmt | None, fallback: Span | None = None) -> Span | None:
+    return stmt.span if stmt is not None else fallback

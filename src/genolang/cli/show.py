@@ -1,0 +1,29 @@
+"""`geno show`: print a spec's AST or IR."""
+
+from __future__ import annotations
+
+import pprint
+from pathlib import Path
+
+import typer
+
+from genolang.cli import app
+
+
+@app.command()
+def show(path: Path = typer.Argument(..., help="A .geno file."),
+         ast: bool = typer.Option(False, "--ast", help="Print the syntax tree."),
+         ir: bool = typer.Option(True, "--ir/--no-ir", help="Print the lowered IR (the default)."),
+         all_: bool = typer.Option(False, "--all", help="Include definitions imported with `use`.")) -> None:
+    """Show what a spec means: the IR (spaces with each op spelled out in primitives, cells as
+    graphs with stable ids like `normal.n2`, networks slot by slot, genotypes), or the AST."""
+    from genolang.api import load
+    from genolang.compiler.dump import dump_program
+    from genolang.grammar import parse_file
+
+    if ast:
+        module = parse_file(path)
+        for item in module.items:
+            typer.echo(pprint.pformat(item, width=110, sort_dicts=False))
+        return
+    typer.echo(dump_program(load(path), only_local=not all_), nl=False)
