@@ -1,0 +1,201 @@
+"""Experiment specs as validated, frozen pydantic models.
+
+An ``experiment`` block of a spec lowers to a plain dict that
+:meth:`ExperimentConfig.model_validate` checks. Field names are simple snake_case so that
+pydantic's error locations (``("search", "w_lr")``) map back onto the spec's spans.
+Defaults are the ICDARTS settings of the dissertation (reference spec §1.6, §4.1.6); every
+ambiguity of §4.9 that needs a switch has one here, with the recommended reading as default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
+    "TournamentConfig", "ExperimentConfig", "ROUTES", "LATENCY_TABLE",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Frozen):
+    """Which dataset, where it lives, and how much of it to use (``size`` caps the train set,
+    ``test_size`` the test set; both are for quick runs)."""
+
+    kind: str = "cifar10"
+    path: str | None = None
+    size: int | None = Field(default=None, ge=2)
+    test_size: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TemplatesConfig(_Frozen):
+    """Names (in the spec program) of the networks and cells an experiment uses.
+
+    ``cells`` are the searched cell types; empty means every cell the search template uses.
+    ``retrain`` defaults to ``eval`` when not given.
+    """
+
+    search: str = "search_net"
+    eval: str = "eval_net"
+    retrain: str | None = None
+    cells: tuple[str, ...] = ()
+    space: str | None = None        # recorded in the genotype's provenance
+
+
+class SearchConfig(_Frozen):
+    """Schedule and optimisers of the search phase (Algorithm 1, §4.1.3)."""
+
+    epochs: int = Field(default=30, ge=0)
+    pretrain_epochs: int = Field(default=2, ge=0)
+    warmup_epochs: int = Field(default=1, ge=0)
+    batch: int = Field(default=64, ge=1)
+    steps_per_epoch: int | None = Field(default=None, ge=1)   # cap, for quick runs
+    w_lr: float = Field(default=0.08, gt=0)
+    w_momentum: float = Field(default=0.9, ge=0)
+    w_wd: float = Field(default=3e-4, ge=0)
+    e_lr: float = Field(default=0.08, gt=0)
+    e_momentum: float = Field(default=0.9, ge=0)
+    e_wd: float = Field(default=3e-4, ge=0)
+    alpha_lr: float = Field(default=3e-4, gt=0)
+    alpha_betas: tuple[float, float] = (0.5, 0.999)
+    alpha_wd: float = Field(default=0.0, ge=0)
+    grad_clip: float = Field(default=5.0, gt=0)
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    eta_min: float = Field(default=1e-3, ge=0)
+    eval_affine: bool = False      # BN affine in the search-phase evaluation network (Cream)
+    test_every: int = Field(default=1, ge=0)   # epochs between E test evaluations; 0 = never
+
+
+# Ablation routes of Table 3.6 (§4.1.5) as the three flags they set. CDARTS is route "zero"
+# of both ablation chains; ICDARTS is A3 = B3.
+ROUTES: dict[str, dict[str, object]] = {
+    "icdarts": {"ws_kd": True, "we_kd": False, "we_split": "train"},
+    "cdarts": {"ws_kd": False, "we_kd": True, "we_split": "val"},
+    "A1": {"ws_kd": True, "we_kd": True, "we_split": "val"},
+    "A2": {"ws_kd": True, "we_kd": False, "we_split": "val"},
+    "B1": {"ws_kd": False, "we_kd": True, "we_split": "train"},
+    "B2": {"ws_kd": False, "we_kd": False, "we_split": "train"},
+}
+
+# Table 4.6: normalised latency of each op of space 3 (sums to 1.00). Keys are the stdlib's
+# op labels; the DARTS-style names are accepted as aliases by runtime.latency.
+LATENCY_TABLE: dict[str, float] = {
+    "avg_pool_3": 0.06, "max_pool_3": 0.04, "sep_conv_3": 0.24, "sep_conv_5": 0.36,
+    "dil_conv_3": 0.11, "dil_conv_5": 0.15, "skip": 0.04,
+}
+
+
+class AlgorithmConfig(_Frozen):
+    """ICDARTS or the CDARTS baseline, with the ablation routes and options of §4.1.5 and §4.4.
+
+    ``route`` is a shorthand that fills ``ws_kd``, ``we_kd`` and ``we_split``; flags given
+    explicitly must agree with it.
+    """
+
+    name: Literal["icdarts", "cdarts"] = "icdarts"
+    route: Literal["icdarts", "cdarts", "A1", "A2", "B1", "B2"] | None = None
+    T: float = Field(default=2.0, gt=0)
+    lam: float = Field(default=1.0, ge=0)
+    kd_reduction: Literal["mean", "batchmean"] = "mean"
+    warmup_split: Literal["val", "train"] = "val"
+    share_stem_heads: bool = False
+    ws_kd: bool = True
+    we_kd: bool = False
+    we_split: Literal["train", "val"] = "train"
+    inherit_eval_weights: bool = True
+    latency_delta: float = Field(default=0.0, ge=0)
+    latency_table: dict[str, float] = Field(default_factory=lambda: dict(LATENCY_TABLE))
+    latency_mode: Literal["alpha", "literal"] = "alpha"   # A12: "literal" only logs δP(α)
+    regular_coeff: float = Field(default=0.0, ge=0)        # NNI α-L1 regulariser (A25), off
+    regular_ratio: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_route(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        name = data.get("name", "icdarts")
+        route = data.get("route") or name
+        preset = ROUTES.get(route)
+        if preset is None:
+            return data     # the Literal check reports the bad route
+        for key, value in preset.items():
+            if key in data and data[key] != value and data.get("route") is not None:
+                raise ValueError(f"`{key}` = {data[key]!r} contradicts route {route} ({key} = {value!r})")
+            data.setdefault(key, value)
+        data.setdefault("share_stem_heads", name == "cdarts")
+        return data
+
+
+class RetrainConfig(_Frozen):
+    """Retraining of the discrete network (§1.6, dissertation column)."""
+
+    epochs: int = Field(default=600, ge=0)
+    batch: int = Field(default=128, ge=1)
+    steps_per_epoch: int | None = Field(default=None, ge=1)
+    lr: float = Field(default=0.025, gt=0)
+    momentum: float = Field(default=0.9, ge=0)
+    wd: float = Field(default=5e-4, ge=0)
+    eta_min: float = Field(default=0.0, ge=0)
+    cutout: int = Field(default=16, ge=0)
+    crop_padding: int = Field(default=4, ge=0)
+    flip: bool = True
+    drop_path: float = Field(default=0.3, ge=0, lt=1)
+    aux_weight: float = Field(default=0.4, ge=0)
+    grad_clip: float = Field(default=5.0, gt=0)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    affine: bool = True
+    latency_batches: int = Field(default=5, ge=0)   # batches timed for the s/batch figure
+
+
+class TournamentConfig(_Frozen):
+    """Algorithm 2 over a dynamic op pool (§4.5)."""
+
+    tiers: int = Field(default=3, ge=1)
+    o_max: int = Field(default=8, ge=1)
+    granularity: Literal["node", "edge", "cell"] = "node"
+    pool: str | None = None          # name of the op space holding the master pool
+
+
+class ExperimentConfig(_Frozen):
+    """One reproducible run: data, networks, algorithm, schedules, seed and device."""
+
+    name: str | None = None
+    data: DataConfig = DataConfig()
+    templates: TemplatesConfig = TemplatesConfig()
+    search: SearchConfig = SearchConfig()
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    tournament: TournamentConfig | None = None
+    seed: int = 0
+    device: str = "auto"            # "auto" | "cpu" | "cuda" | "cuda:1" ...
+    channels_last: bool = False
+
+    def with_overrides(self, **dotted: Any) -> "ExperimentConfig":
+        """A copy with ``{"search.epochs": 3, "seed": 1}`` style overrides, re-validated.
+
+        ``None`` values are skipped (an option the user did not give). Overriding the
+        algorithm's ``name`` or ``route`` re-derives the flags those set.
+        """
+        data = self.model_dump()
+        for path, value in dotted.items():
+            if value is None:
+                continue
+            *parents, leaf = path.split(".")
+            node = data
+            for key in parents:
+                if not isinstance(node.get(key), dict):
+                    node[key] = {}
+                node = node[key]
+            if parents == ["algorithm"] and leaf in ("name", "route"):
+                for derived in ("ws_kd", "we_kd", "we_split", "share_stem_heads", "route"):
+                    node.pop(derived, None)
+            node[leaf] = value
+        return ExperimentConfig.model_validate(data)

@@ -1,0 +1,71 @@
+"""Genotype IR → text for the run directory.
+
+The canonical form is the spec language, written by the grammar's printer (the runtime never
+parses, it only hands IR to the printer). A JSON form is always written as well: it needs no
+printer, and it is what tests and tools read back without the front end.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from genolang.compiler.ir import Genotype
+
+__all__ = ["genotype_json", "genotype_text", "genotype_summary"]
+
+
+def genotype_json(genotype: Genotype) -> dict[str, Any]:
+    """Nested per-node form: ``{"cells": {"normal": {"n0": [["sep_conv_3", "c0"], ...]}}}``."""
+    cells = {}
+    for name, cell in genotype.cells:
+        cells[name] = {
+            "inputs": list(cell.inputs),
+            "nodes": {node: [[e.op, e.src] for e in edges] for node, edges in cell.nodes},
+            "output": list(cell.output),
+            "reduction": cell.reduction,
+            "zero": cell.zero,
+        }
+    return {"name": genotype.name, "space": genotype.space, "template": genotype.template,
+            "cells": cells, "provenance": dict(genotype.provenance)}
+
+
+def genotype_summary(genotype: Genotype) -> str:
+    """One short line per cell, for logs: ``normal: n0=sep_conv_3(c0)+skip(c1) ...``."""
+    lines = []
+    for name, cell in genotype.cells:
+        nodes = " ".join(f"{n}=" + "+".join(f"{e.op}({e.src})" for e in edges) for n, edges in cell.nodes)
+        lines.append(f"{name}: {nodes}")
+    return "\n".join(lines)
+
+
+def _printer():
+    """The grammar's genotype printer, or None while the front end is not there."""
+    try:
+        import genolang.grammar as grammar
+    except ImportError:
+        return None
+    for name in ("print_genotype", "format_genotype"):
+        fn = getattr(grammar, name, None)
+        if callable(fn):
+            return fn
+    try:  # raise IR to AST, then print the AST
+        from genolang.compiler.raise_ import raise_genotype  # type: ignore
+        print_ast = getattr(grammar, "print_ast", None) or getattr(grammar, "format", None)
+        if callable(print_ast):
+            return lambda g: print_ast(raise_genotype(g))
+    except ImportError:
+        pass
+    return None
+
+
+def genotype_text(genotype: Genotype) -> str | None:
+    """The genotype as spec text, or None when no printer is available."""
+    printer = _printer()
+    if printer is None:
+        return None
+    return printer(genotype)
+
+
+def dumps(genotype: Genotype) -> str:
+    return json.dumps(genotype_json(genotype), indent=1)

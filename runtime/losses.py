@@ -1,0 +1,96 @@
+"""The losses of the cyclic search (§4.1.2) and which parameter group each one trains.
+
+``KD(S, E) = T² · KL(softmax(E/T) ‖ softmax(S/T))``: E (the evaluation network) is the
+teacher p, S (the search network) the student q (eq 3.8, ambiguity A8). Whether gradient
+reaches the teacher is decided by the caller through ``.detach()``; :func:`objectives` does
+that per route, so that every objective only depends on the parameters it is meant to train.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective"]
+
+
+def kd_loss(student: Tensor, teacher: Tensor, T: float = 2.0,
+            reduction: Literal["mean", "batchmean"] = "mean") -> Tensor:
+    """Distillation of ``teacher`` logits into ``student`` logits at temperature ``T``.
+
+    ``mean`` averages over every element (CDARTS code, ÷ n_classes relative to eq 3.7);
+    ``batchmean`` averages over samples (eq 3.7).
+    """
+    log_q = F.log_softmax(student / T, dim=-1)
+    log_p = F.log_softmax(teacher / T, dim=-1)
+    pointwise = log_p.exp() * (log_p - log_q)
+    divisor = pointwise.numel() if reduction == "mean" else pointwise.shape[0]
+    return pointwise.sum() * (T * T / divisor)
+
+
+@dataclass(frozen=True)
+class Route:
+    """The three switches of Table 3.6 plus the distillation settings."""
+
+    ws_kd: bool = True                 # w_S objective includes λ·KD (ICDARTS, A1, B3)
+    we_kd: bool = False                # w_E objective includes λ·KD, E learning from S (CDARTS)
+    we_split: Literal["train", "val"] = "train"
+    T: float = 2.0
+    lam: float = 1.0
+    reduction: Literal["mean", "batchmean"] = "mean"
+
+    @classmethod
+    def from_config(cls, algorithm) -> "Route":
+        return cls(ws_kd=algorithm.ws_kd, we_kd=algorithm.we_kd, we_split=algorithm.we_split,
+                   T=algorithm.T, lam=algorithm.lam, reduction=algorithm.kd_reduction)
+
+    def kd(self, student: Tensor, teacher: Tensor) -> Tensor:
+        return self.lam * kd_loss(student, teacher, self.T, self.reduction)
+
+
+@dataclass
+class Objectives:
+    """One loss per parameter group; ``None`` where the group is not trained in this pass."""
+
+    alpha: Tensor | None = None
+    w_search: Tensor | None = None
+    w_eval: Tensor | None = None
+
+
+def alpha_objective(route: Route, s_val, e_val, y_val: Tensor) -> Tensor:
+    """eq 3.9: ``CE_S(val) + λ·KD(val)``, the teacher detached (A3)."""
+    return F.cross_entropy(s_val.logits, y_val) + route.kd(s_val.ensemble, e_val.ensemble.detach())
+
+
+def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = None,
+               s_train=None, e_train=None, y_train: Tensor | None = None) -> Objectives:
+    """The α, w_S and w_E objectives of one cyclic step, given the network outputs.
+
+    Outputs are ``NetOutput``-like (``.logits``, ``.ensemble``). Pass the val outputs to get
+    the α objective (and w_E's, when ``we_split == "val"``), the train outputs for w_S (and
+    w_E's, when ``we_split == "train"``).
+    """
+    out = Objectives()
+    if s_val is not None and e_val is not None:
+        out.alpha = alpha_objective(route, s_val, e_val, y_val)
+    if s_train is not None:
+        loss = F.cross_entropy(s_train.logits, y_train)
+        if route.ws_kd:
+            loss = loss + route.kd(s_train.ensemble, e_train.ensemble.detach())
+        out.w_search = loss
+    s_e, e_e, y_e = (s_val, e_val, y_val) if route.we_split == "val" else (s_train, e_train, y_train)
+    if e_e is not None:
+        loss = F.cross_entropy(e_e.logits, y_e)
+        if route.we_kd:
+            # E learns from S: gradient flows into the teacher side only.
+            loss = loss + route.kd(s_e.ensemble.detach(), e_e.ensemble)
+        out.w_eval = loss
+    return out
+
+
+def ce(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    return F.cross_entropy(logits, target, label_smoothing=label_smoothing)

@@ -1,0 +1,518 @@
+"""The cyclic search: ICDARTS (Algorithm 1), the CDARTS baseline and the ablation routes.
+
+One epoch of the search phase:
+
+1. re-discretise α and build a new evaluation network E, inheriting its weights per
+   (cell, edge, op) from the pool (A7);
+2. warm E up for ``warmup_epochs`` on the ``warmup_split`` half (eq 3.5, A2);
+3. for every pair of (train, val) batches:
+   (1) α  ← Adam on CE_S(val) + λ·KD(val) [+ δ·P(α)], E's logits detached;
+   (2) w_S ← SGD on CE_S(train) [+ λ·KD(train)];
+   (3) w_E ← SGD on CE_E(split) [+ λ·KD(split) with gradient into E];
+   which of the bracketed terms and splits apply is the route (Table 3.6);
+4. write E's weights back to the pool, derive the genotype, log, checkpoint.
+
+Two pre-training epochs of S (CE on train, α fixed) come first. Every backward pass names
+the parameters it differentiates (``backward(inputs=...)``), so α is only ever differentiated
+for Adam and weights only for their SGD: no optimiser can step a group on another group's
+loss. A checkpoint is written atomically at every epoch boundary; data order and every random
+source are functions of (seed, epoch) or saved, so a resumed run repeats an interrupted epoch
+exactly and reaches the same genotypes as an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import torch
+from torch import Tensor, nn
+
+import genolang
+from genolang.compiler.experiment import ExperimentConfig
+from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.errors import ConfigError, RunError
+from genolang.runtime.batching import derive_seed, epoch_batches
+from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
+from genolang.runtime.genotext import genotype_json, genotype_summary
+from genolang.runtime.latency import expected_latency
+from genolang.runtime.losses import Route, objectives
+from genolang.runtime.netlink import (
+    alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
+)
+from genolang.runtime.progress import Progress
+from genolang.runtime.rundir import RunDir
+from genolang.runtime.weights import WeightPool
+
+__all__ = ["SearchData", "SearchResult", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
+           "resolve_device"]
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class SearchData:
+    """The two halves of the training set and the test set, as normalised float tensors on
+    the training device (small data sets live whole on the device; no loader processes)."""
+
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+    test_x: Tensor | None = None
+    test_y: Tensor | None = None
+
+    def to(self, device: torch.device, channels_last: bool = False) -> "SearchData":
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        moved = {}
+        for f in dataclasses.fields(self):
+            t = getattr(self, f.name)
+            if t is None:
+                moved[f.name] = None
+            elif t.dim() == 4:
+                moved[f.name] = t.to(device).contiguous(memory_format=fmt)
+            else:
+                moved[f.name] = t.to(device)
+        return SearchData(**moved)
+
+
+@dataclass
+class SearchResult:
+    genotype: Genotype
+    history: list[Genotype] = field(default_factory=list)
+    run_dir: Path | None = None
+    metrics: list[dict] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device `{name}` was asked for, but CUDA is not available")
+    return device
+
+
+def cosine_lr(base: float, eta_min: float, step: int, total: int) -> float:
+    """Cosine annealing from ``base`` to ``eta_min`` over ``total`` epochs (a pure function of
+    the epoch, so the schedule needs no state of its own in a checkpoint)."""
+    if total <= 0:
+        return base
+    return eta_min + (base - eta_min) * (1 + math.cos(math.pi * min(step, total) / total)) / 2
+
+
+def _clip(params: list[nn.Parameter], max_norm: float) -> None:
+    if params:
+        nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+
+
+def _zero(params: list[nn.Parameter]) -> None:
+    for p in params:
+        p.grad = None
+
+
+class _Meter:
+    """Sums of detached scalars; synchronised with the host once, at the end of an epoch."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, key: str, value: Tensor, count: int = 1) -> None:
+        value = value.detach()
+        self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
+        self.counts[key] = self.counts.get(key, 0) + count
+
+    def add_correct(self, key: str, logits: Tensor, y: Tensor) -> None:
+        self.add(key, (logits.detach().argmax(1) == y).sum(), len(y))
+
+    def means(self) -> dict[str, float]:
+        if not self.sums:
+            return {}
+        keys = list(self.sums)
+        values = torch.stack([self.sums[k].float() for k in keys]).tolist()  # one sync
+        return {k: v / max(self.counts[k], 1) for k, v in zip(keys, values)}
+
+
+class CyclicSearch:
+    """State and loop of one search run. ``run()`` returns the final genotype."""
+
+    def __init__(self, config: ExperimentConfig, *, search_template: NetworkTemplate,
+                 eval_template: NetworkTemplate, cells: Mapping[str, CellSpec], data: SearchData,
+                 run_dir: RunDir | None = None, progress: Progress | None = None,
+                 device: torch.device | str | None = None):
+        self.config = config
+        self.search_cfg = config.search
+        self.algo = config.algorithm
+        self.route = Route.from_config(config.algorithm)
+        self.search_template = search_template
+        self.eval_template = eval_template
+        self.cells = dict(cells)
+        self.device = torch.device(device) if device is not None else resolve_device(config.device)
+        self.channels_last = config.channels_last
+        self.data = data.to(self.device, self.channels_last)
+        self.run_dir = run_dir
+        self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
+        self.progress = progress or Progress(self.total_epochs, enabled=False)
+
+        seed_everything(config.seed)
+        # α is initialised from its own generator (CPU: same α on every device)
+        self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
+        self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"]))
+        self.alpha = list(self.search_net.arch_parameters())
+        self.w_search = list(self.search_net.weight_parameters())
+        self._check_disjoint(self.alpha, self.w_search, "α", "search weights")
+        self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
+
+        s = self.search_cfg
+        self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
+                                     weight_decay=s.w_wd, foreach=True)
+        self.opt_alpha = torch.optim.Adam(self.alpha, lr=s.alpha_lr, betas=tuple(s.alpha_betas),
+                                          weight_decay=s.alpha_wd, foreach=True)
+        self.pool = WeightPool()
+        self.eval_net: nn.Module | None = None
+        self.eval_genotype: Genotype | None = None
+        self.opt_e: torch.optim.Optimizer | None = None
+        self.w_eval: list[nn.Parameter] = []
+        self.next_epoch = 0
+        self.history: list[Genotype] = []
+
+    # ------------------------------------------------------------------------------ helpers
+    def _to_device(self, net: nn.Module) -> nn.Module:
+        net = net.to(self.device)
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        return net
+
+    @staticmethod
+    def _check_disjoint(a: list, b: list, name_a: str, name_b: str) -> None:
+        if {id(p) for p in a} & {id(p) for p in b}:
+            raise RunError(f"{name_a} and {name_b} share parameters; each optimiser must own its own")
+
+    def _shared_modules(self) -> bool:
+        return self.algo.share_stem_heads
+
+    def _batches(self, part: str, epoch: int, stream: int) -> list[Tensor]:
+        y = self.data.train_y if part == "train" else self.data.val_y
+        idx = epoch_batches(len(y), self.search_cfg.batch, self.config.seed, epoch, stream)
+        return [i.to(self.device) for i in idx]
+
+    def _get(self, part: str, idx: Tensor) -> tuple[Tensor, Tensor]:
+        if part == "train":
+            return self.data.train_x[idx], self.data.train_y[idx]
+        return self.data.val_x[idx], self.data.val_y[idx]
+
+    def _limit(self, n: int) -> int:
+        cap = self.search_cfg.steps_per_epoch
+        return n if cap is None else min(n, cap)
+
+    def _set_lrs(self, search_epoch: int) -> tuple[float, float]:
+        s = self.search_cfg
+        if s.lr_schedule == "cosine":
+            lr_w = cosine_lr(s.w_lr, s.eta_min, search_epoch, s.epochs)
+            lr_e = cosine_lr(s.e_lr, s.eta_min, search_epoch, s.epochs)
+        else:
+            lr_w, lr_e = s.w_lr, s.e_lr
+        for group in self.opt_w.param_groups:
+            group["lr"] = lr_w
+        return lr_w, lr_e
+
+    def current_genotype(self) -> Genotype:
+        return self.search_net.genotype()
+
+    def latency_penalty(self) -> Tensor:
+        return expected_latency(self.alpha_layout(), self.algo.latency_table)
+
+    # ------------------------------------------------------------------------------ E
+    def regenerate_eval_net(self, lr_e: float) -> None:
+        """Discretise α, build E, inherit its weights, give it a fresh SGD (Cream rebuilds
+        the evaluation optimiser at every regeneration)."""
+        genotype = self.current_genotype()
+        net = build_eval_net(self.eval_template, genotype, phase="eval", affine=self.search_cfg.eval_affine)
+        net = self._to_device(net)
+        if self.algo.inherit_eval_weights:
+            self.pool.load_into(net)
+        if self._shared_modules():
+            share_stem_heads(self.search_net, net)
+        self.eval_net, self.eval_genotype = net, genotype
+        self.w_eval = [p for p in net.parameters() if p.requires_grad]
+        self._check_disjoint(self.alpha, self.w_eval, "α", "evaluation weights")
+        if not self._shared_modules():
+            self._check_disjoint(self.w_search, self.w_eval, "search weights", "evaluation weights")
+        s = self.search_cfg
+        self.opt_e = torch.optim.SGD(self.w_eval, lr=lr_e, momentum=s.e_momentum, weight_decay=s.e_wd,
+                                     foreach=True)
+
+    # ------------------------------------------------------------------------------ epochs
+    def pretrain_epoch(self, epoch: int) -> dict[str, float]:
+        """CE_S on train, α fixed (Algorithm 1's pre-training)."""
+        meter = _Meter()
+        net = self.search_net.train()
+        batches = self._batches("train", epoch, 0)
+        for idx in batches[: self._limit(len(batches))]:
+            x, y = self._get("train", idx)
+            out = net(x)
+            loss = nn.functional.cross_entropy(out.logits, y)
+            _zero(self.w_search)
+            loss.backward(inputs=self.w_search)
+            _clip(self.w_search, self.search_cfg.grad_clip)
+            self.opt_w.step()
+            meter.add("loss_S", loss)
+            meter.add_correct("acc_S", out.logits, y)
+        return meter.means()
+
+    def warmup_eval(self, epoch: int) -> dict[str, float]:
+        """CE_E on the warm-up split (eq 3.5)."""
+        meter = _Meter()
+        part = self.algo.warmup_split
+        net = self.eval_net.train()
+        for w in range(self.search_cfg.warmup_epochs):
+            batches = self._batches(part, epoch, 10 + w)
+            for idx in batches[: self._limit(len(batches))]:
+                x, y = self._get(part, idx)
+                out = net(x)
+                loss = nn.functional.cross_entropy(out.logits, y)
+                _zero(self.w_eval)
+                loss.backward(inputs=self.w_eval)
+                _clip(self.w_eval, self.search_cfg.grad_clip)
+                self.opt_e.step()
+                meter.add("loss_E_warmup", loss)
+        return meter.means()
+
+    def cyclic_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: _Meter,
+                    regular_weight: float = 0.0) -> None:
+        """One α step, one w_S step and one w_E step (Algorithm 1, or the configured route)."""
+        S, E, route = self.search_net, self.eval_net, self.route
+        clip = self.search_cfg.grad_clip
+        shared = self._shared_modules()
+        eval_on_val = route.we_split == "val"
+
+        # (1) α on the val batch; E is the teacher, detached in the α objective.
+        s_v = S(x_v)
+        with torch.set_grad_enabled(eval_on_val):
+            e_v = E(x_v)
+        obj_v = objectives(route, s_val=s_v, e_val=e_v, y_val=y_v)
+        loss_alpha = obj_v.alpha
+        if self.algo.latency_delta > 0:
+            penalty = self.latency_penalty()
+            meter.add("latency_P", penalty)
+            if self.algo.latency_mode == "alpha":
+                loss_alpha = loss_alpha + self.algo.latency_delta * penalty
+        if regular_weight > 0:
+            loss_alpha = loss_alpha + regular_weight * regularizer_loss(self.alpha_layout())
+        _zero(self.alpha)
+        if eval_on_val:
+            _zero(self.w_eval)
+            if shared:  # the shared stem is in both graphs: two passes over one graph
+                loss_alpha.backward(inputs=self.alpha, retain_graph=True)
+                obj_v.w_eval.backward(inputs=self.w_eval)
+            else:       # disjoint parameter sets: one pass gives both gradients
+                (loss_alpha + obj_v.w_eval).backward(inputs=self.alpha + self.w_eval)
+            _clip(self.w_eval, clip)
+            self.opt_e.step()
+            meter.add("loss_E", obj_v.w_eval)
+            meter.add_correct("acc_E", e_v.logits, y_v)
+        else:
+            loss_alpha.backward(inputs=self.alpha)
+        self.opt_alpha.step()
+        meter.add("loss_alpha", obj_v.alpha)
+
+        # (2) w_S and (3) w_E on the train batch.
+        s_t = S(x_t)
+        e_t = None
+        eval_on_train = route.we_split == "train"
+        joint = eval_on_train and not shared
+        if route.ws_kd or eval_on_train:
+            with torch.set_grad_enabled(joint):
+                e_t = E(x_t)
+        obj_t = objectives(route, s_train=s_t, e_train=e_t, y_train=y_t)
+        _zero(self.w_search)
+        if joint:
+            _zero(self.w_eval)
+            (obj_t.w_search + obj_t.w_eval).backward(inputs=self.w_search + self.w_eval)
+            _clip(self.w_search, clip)
+            _clip(self.w_eval, clip)
+            self.opt_w.step()
+            self.opt_e.step()
+        else:
+            obj_t.w_search.backward(inputs=self.w_search)
+            _clip(self.w_search, clip)
+            self.opt_w.step()
+            if eval_on_train:
+                # Shared modules changed in place by the w_S step: recompute E (§4.1.3 note).
+                e_t = E(x_t)
+                loss_e = objectives(route, s_train=s_t, e_train=e_t, y_train=y_t).w_eval
+                _zero(self.w_eval)
+                loss_e.backward(inputs=self.w_eval)
+                _clip(self.w_eval, clip)
+                self.opt_e.step()
+                obj_t.w_eval = loss_e
+        meter.add("loss_S", obj_t.w_search)
+        meter.add_correct("acc_S", s_t.logits, y_t)
+        if eval_on_train:
+            meter.add("loss_E", obj_t.w_eval)
+            meter.add_correct("acc_E", e_t.logits, y_t)
+
+    def search_epoch(self, epoch: int, search_epoch: int) -> dict[str, float]:
+        meter = _Meter()
+        train = self._batches("train", epoch, 1)
+        val = self._batches("val", epoch, 2)
+        steps = self._limit(min(len(train), len(val)))
+        weight = self._regular_weight(search_epoch)
+        self.search_net.train()
+        self.eval_net.train()
+        for i in range(steps):
+            x_t, y_t = self._get("train", train[i])
+            x_v, y_v = self._get("val", val[i])
+            self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
+        return meter.means()
+
+    def _regular_weight(self, search_epoch: int) -> float:
+        """NNI's α-L1 regulariser weight, decaying linearly to 0 (off unless configured)."""
+        a = self.algo
+        if a.regular_coeff <= 0:
+            return 0.0
+        span = max(self.search_cfg.epochs * a.regular_ratio, 1e-9)
+        return max(a.regular_coeff * (1 - search_epoch / span), 0.0)
+
+    @torch.no_grad()
+    def test_accuracy(self, net: nn.Module) -> float | None:
+        if self.data.test_x is None or len(self.data.test_y) == 0:
+            return None
+        was = net.training
+        net.eval()
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        b = max(self.search_cfg.batch, 256)
+        for i in range(0, len(self.data.test_y), b):
+            out = net(self.data.test_x[i:i + b])
+            correct += (out.logits.argmax(1) == self.data.test_y[i:i + b]).sum()
+        net.train(was)
+        return correct.item() / len(self.data.test_y)
+
+    # ------------------------------------------------------------------------------ loop
+    def run(self) -> SearchResult:
+        s = self.search_cfg
+        while self.next_epoch < self.total_epochs:
+            epoch = self.next_epoch
+            self.progress.start_epoch()
+            if epoch < s.pretrain_epochs:
+                record = {"phase": "pretrain", "epoch": epoch, **self.pretrain_epoch(epoch)}
+                genotype = None
+            else:
+                k = epoch - s.pretrain_epochs
+                lr_w, lr_e = self._set_lrs(k)
+                self.regenerate_eval_net(lr_e)
+                record = {"phase": "search", "epoch": epoch, "search_epoch": k, "lr_w": lr_w, "lr_e": lr_e}
+                record.update(self.warmup_eval(epoch))
+                record.update(self.search_epoch(epoch, k))
+                if self.algo.inherit_eval_weights:
+                    self.pool.store_from(self.eval_net)
+                if s.test_every and ((k + 1) % s.test_every == 0 or k + 1 == s.epochs):
+                    record["acc_E_test"] = self.test_accuracy(self.eval_net)
+                genotype = self._stamp(self.current_genotype(), k)
+                self.history.append(genotype)
+            self.next_epoch = epoch + 1
+            self._epoch_end(record, genotype)
+        final = self._stamp(self.current_genotype(), max(s.epochs - 1, 0), final=True)
+        if self.run_dir is not None:
+            self.run_dir.save_genotype(final)
+            self.run_dir.log({"phase": "final", "epoch": self.total_epochs,
+                              "genotype": genotype_summary(final)})
+        return SearchResult(final, list(self.history), self.run_dir.path if self.run_dir else None,
+                            self.run_dir.metrics() if self.run_dir else [])
+
+    def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
+        values = {k: v for k, v in record.items() if isinstance(v, float)}
+        self.progress.epoch(record["phase"], record["epoch"], values)
+        if genotype is not None:
+            self.progress.message(genotype_summary(genotype))
+        if self.run_dir is None:
+            return
+        if genotype is not None:
+            record["genotype"] = genotype_summary(genotype)
+            self.run_dir.save_genotype(genotype, epoch=record["epoch"])
+        self.run_dir.log(record)
+        # written last: records and genotypes past the checkpoint are dropped on resume
+        self.run_dir.save_checkpoint(self.state_dict())
+
+    def _stamp(self, genotype: Genotype, search_epoch: int, final: bool = False) -> Genotype:
+        """The genotype with its provenance: space, algorithm and options, seed, epoch, version."""
+        a = self.algo
+        options = f"route={a.route or a.name} T={a.T:g} lam={a.lam:g} kd={a.kd_reduction} " \
+                  f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
+                  f"share_stem_heads={a.share_stem_heads} delta={a.latency_delta:g}"
+        name = self.config.name or "found"
+        provenance = (
+            ("space", self.config.templates.space or (genotype.space or "")),
+            ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
+            ("epoch", str(search_epoch)), ("final", str(final).lower()),
+            ("genolang", genolang.__version__),
+        )
+        return dataclasses.replace(genotype, name=name, provenance=provenance,
+                                   template=genotype.template or self.config.templates.retrain
+                                   or self.config.templates.eval)
+
+    # ------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "next_epoch": self.next_epoch,
+            "config": self.config.model_dump(mode="json"),
+            "search_net": self.search_net.state_dict(),
+            "alpha": [a.detach().clone() for a in self.alpha],
+            "eval_net": self.eval_net.state_dict() if self.eval_net is not None else None,
+            "eval_genotype": genotype_json(self.eval_genotype) if self.eval_genotype is not None else None,
+            "pool": self.pool.state_dict(),
+            "opt_w": self.opt_w.state_dict(),
+            "opt_alpha": self.opt_alpha.state_dict(),
+            "opt_e": self.opt_e.state_dict() if self.opt_e is not None else None,
+            # lr schedules are pure functions of the epoch; data order of (seed, epoch, stream)
+            "schedule": {"kind": self.search_cfg.lr_schedule, "next_epoch": self.next_epoch},
+            "data_order": {"seed": self.config.seed, "next_epoch": self.next_epoch, "position": 0},
+            "rng": rng_state(self.generators),
+            "history": [genotype_json(g) for g in self.history],
+            "_history_ir": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise RunError(f"checkpoint version {state.get('version')} is not supported")
+        self.search_net.load_state_dict(state["search_net"])
+        self.opt_w.load_state_dict(state["opt_w"])
+        self.opt_alpha.load_state_dict(state["opt_alpha"])
+        self.pool.load_state_dict(state["pool"])
+        self.next_epoch = state["next_epoch"]
+        self.history = list(state.get("_history_ir") or [])
+        # E is not rebuilt: the next epoch regenerates it from α and the pool, which already
+        # holds its weights (written back at the end of every epoch).
+        set_rng_state(state["rng"], self.generators)
+
+    def resume_from(self, path: str | Path) -> None:
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        if self.run_dir is not None:
+            self.run_dir.truncate_metrics_from(self.next_epoch)
+            self.run_dir.truncate_genotypes(self.next_epoch)
+
+
+def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, eval_template: NetworkTemplate,
+               cells: Mapping[str, CellSpec], data: SearchData, run_dir: str | Path | None = None,
+               resume: bool = False, progress: bool = True, spec_path: str | Path | None = None) -> SearchResult:
+    """Run (or resume) a search and return its final genotype and per-epoch history."""
+    rd = RunDir(run_dir) if run_dir is not None else None
+    total = config.search.pretrain_epochs + config.search.epochs
+    searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
+                            cells=cells, data=data, run_dir=rd, progress=Progress(total, enabled=progress))
+    if rd is not None:
+        if resume and rd.checkpoint_path.exists():
+            searcher.resume_from(rd.checkpoint_path)
+        else:
+            rd.save_spec(spec_path)
+            rd.save_config(config)
+    try:
+        return searcher.run()
+    finally:
+        if rd is not None:
+            rd.close()
