@@ -31,12 +31,15 @@ def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator | None = N
     """Zero-pad by ``pad`` and cut each sample's H×W window at its own random offset."""
     n, c, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
+    width = w + 2 * pad
     top = _draw(generator, 2 * pad + 1, n, x.device)
     left = _draw(generator, 2 * pad + 1, n, x.device)
-    rows = (top[:, None] + torch.arange(h, device=x.device)).view(n, 1, h, 1).expand(n, c, h, w + 2 * pad)
-    padded = padded.gather(2, rows)
-    cols = (left[:, None] + torch.arange(w, device=x.device)).view(n, 1, 1, w).expand(n, c, h, w)
-    return padded.gather(3, cols)
+    # One gather over the flattened padded planes: the window of sample i starts at flat index
+    # top·width + left and its pixel (r, k) sits r·width + k further on.
+    window = (torch.arange(h, device=x.device)[:, None] * width + torch.arange(w, device=x.device)).view(-1)
+    index = (top * width + left)[:, None] + window
+    flat = padded.reshape(n, c, -1)
+    return flat.gather(2, index[:, None, :].expand(n, c, h * w)).view(n, c, h, w)
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator | None = None, p: float = 0.5) -> torch.Tensor:
@@ -57,10 +60,11 @@ def cutout(x: torch.Tensor, length: int, generator: torch.Generator | None = Non
     cx = _draw(generator, w, n, x.device)
     y0, y1 = (cy - length // 2).clamp(0, h), (cy + length // 2).clamp(0, h)
     x0, x1 = (cx - length // 2).clamp(0, w), (cx + length // 2).clamp(0, w)
-    rows = torch.arange(h, device=x.device).view(1, h, 1)
-    cols = torch.arange(w, device=x.device).view(1, 1, w)
-    inside = ((rows >= y0.view(n, 1, 1)) & (rows < y1.view(n, 1, 1))
-              & (cols >= x0.view(n, 1, 1)) & (cols < x1.view(n, 1, 1)))
+    rows = torch.arange(h, device=x.device)
+    cols = torch.arange(w, device=x.device)
+    in_rows = (rows >= y0[:, None]) & (rows < y1[:, None])  # n×h
+    in_cols = (cols >= x0[:, None]) & (cols < x1[:, None])  # n×w
+    inside = in_rows[:, :, None] & in_cols[:, None, :]
     return x.masked_fill(inside.unsqueeze(1), 0.0)
 
 

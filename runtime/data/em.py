@@ -157,9 +157,11 @@ def load_em(*, root: str | Path | None = None, crops_per_slice: int | tuple[int,
     ``crops_per_slice`` is ``(train, test)`` or one number for both (spec: 300 and 60).
     """
     folder = require_root("em", root)
-    per_train, per_test = (crops_per_slice, crops_per_slice) if isinstance(crops_per_slice, int) else crops_per_slice
-    if min(per_train, per_test) < 1:
-        raise ConfigError(f"`crops_per_slice` must be positive, got {crops_per_slice!r}")
+    counts = [crops_per_slice] * 2 if isinstance(crops_per_slice, int) else list(crops_per_slice)
+    if len(counts) != 2 or not all(isinstance(c, int) and c >= 1 for c in counts):
+        raise ConfigError(f"`crops_per_slice` must be a positive integer or a (train, test) pair of them, "
+                          f"got {crops_per_slice!r}")
+    per_train, per_test = counts
     if crop < CENTRE or (crop - CENTRE) % 2:
         raise ConfigError(f"`crop` must be an even size of at least {CENTRE}, got {crop}")
     if not 1 <= min_positive <= CENTRE * CENTRE:

@@ -127,3 +127,13 @@ def test_python3_pickles_with_str_keys_and_new_protocol(tmp_path):
         pickle.dump({"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": np.arange(4)},
                     handle, protocol=pickle.HIGHEST_PROTOCOL)
     assert len(load_dataset("cifar10", root=tmp_path).train_y) == 20
+
+
+def test_original_python2_module_names_are_accepted(tmp_path):
+    # The released files were pickled by Python 2 with numpy.core.multiarray, renamed in numpy 2.
+    folder = write_cifar10(tmp_path)
+    rng = np.random.default_rng(9)
+    blob = pickle.dumps({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [1, 2, 3, 4]},
+                        protocol=2).replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    (folder / "data_batch_4").write_bytes(blob)
+    assert load_dataset("cifar10", root=tmp_path).train_y[12:16].tolist() == [1, 2, 3, 4]

@@ -114,3 +114,12 @@ def test_missing_and_mismatched_stacks(tmp_path):
     root = write_em(tmp_path / "em2", images, truth[:, :40])
     with pytest.raises(DataError, match="same shape"):
         load_dataset("em", root=root, crops_per_slice=2, crop=CROP)
+
+
+def test_bad_crop_counts_are_config_errors(tmp_path):
+    from genolang.errors import ConfigError
+
+    root = write_em(tmp_path / "em")
+    for bad in (0, (3,), (2, 0), "300"):
+        with pytest.raises(ConfigError, match="crops_per_slice"):
+            load_dataset("em", root=root, crops_per_slice=bad, crop=CROP)
