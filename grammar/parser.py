@@ -17,6 +17,7 @@ from lark.exceptions import VisitError
 from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, remember_source
 
 from . import syntax as S
+from .printer import COMMENT_GAP
 from .transform import ToAst
 
 GRAMMAR = Path(__file__).with_name("geno.lark")
@@ -60,7 +61,7 @@ def parse(text: str, file: str = "<string>") -> S.Module:
         module = ToAst(file).transform(tree)
     except VisitError as exc:
         raise exc.orig_exc from None
-    return _attach_comments(module, comments)
+    return _attach_comments(module, comments, text)
 
 
 def parse_file(path: str | Path) -> S.Module:
@@ -169,18 +170,31 @@ def _last_position(exc: UnexpectedToken) -> tuple[int, int]:
 
 
 class _Comments:
-    """Hands out comments in source order to the statements that claim them."""
+    """Hands out comments in source order to the statements that claim them.
 
-    def __init__(self, tokens: list[Token]):
+    A blank line between two comments, or between the last comment and its statement, is kept
+    as a :data:`COMMENT_GAP` entry so that ``geno fmt`` keeps comment paragraphs apart."""
+
+    def __init__(self, tokens: list[Token], text: str = ""):
         self.items = [(t.line, str(t)[1:].strip()) for t in tokens]
         self.taken = [False] * len(self.items)
+        self.blank = {i for i, line in enumerate(text.split("\n"), start=1) if not line.strip()}
+
+    def _gap(self, a: int, b: int) -> bool:
+        return any(n in self.blank for n in range(a + 1, b))
 
     def before(self, line: int) -> tuple[str, ...]:
-        out = []
+        out: list[str] = []
+        prev = None
         for i, (cline, text) in enumerate(self.items):
             if not self.taken[i] and cline < line:
                 self.taken[i] = True
+                if prev is not None and self._gap(prev, cline):
+                    out.append(COMMENT_GAP)
                 out.append(text)
+                prev = cline
+        if prev is not None and self._gap(prev, line):
+            out.append(COMMENT_GAP)
         return tuple(out)
 
     def on(self, line: int) -> str | None:
@@ -191,9 +205,16 @@ class _Comments:
         return None
 
     def rest(self) -> tuple[str, ...]:
-        out = tuple(text for i, (_, text) in enumerate(self.items) if not self.taken[i])
+        out: list[str] = []
+        prev = None
+        for i, (cline, text) in enumerate(self.items):
+            if not self.taken[i]:
+                if prev is not None and self._gap(prev, cline):
+                    out.append(COMMENT_GAP)
+                out.append(text)
+                prev = cline
         self.taken = [True] * len(self.items)
-        return out
+        return tuple(out)
 
 
 _BODY_FIELDS = ("body", "entries")
@@ -212,9 +233,9 @@ def _attach(stmt: S.Stmt, pool: _Comments) -> S.Stmt:
     return dataclasses.replace(stmt, **changes)
 
 
-def _attach_comments(module: S.Module, tokens: list[Token]) -> S.Module:
+def _attach_comments(module: S.Module, tokens: list[Token], text: str = "") -> S.Module:
     if not tokens:
         return module
-    pool = _Comments(tokens)
+    pool = _Comments(tokens, text)
     items = tuple(_attach(item, pool) for item in module.items)
     return S.Module(items, pool.rest(), file=module.file)

@@ -15,6 +15,10 @@ from . import syntax as S
 
 INDENT = "  "
 
+COMMENT_GAP = "\n"
+"""A comment entry that stands for a blank line between comment paragraphs (or between the
+comments and their statement). Real comments never contain a newline."""
+
 __all__ = ["print_module", "print_stmt", "print_expr", "print_value"]
 
 
@@ -29,7 +33,7 @@ def print_module(module: S.Module) -> str:
     if module.trailing:
         if out:
             out.append("")
-        out.extend(f"# {c}".rstrip() for c in module.trailing)
+        out.extend(_comment(c, "") for c in module.trailing)
     return "\n".join(out) + "\n" if out else ""
 
 
@@ -38,9 +42,13 @@ def _stays_together(a: S.Stmt, b: S.Stmt) -> bool:
     return isinstance(a, one_liners) and type(a) is type(b) and not b.comments
 
 
+def _comment(text: str, pad: str) -> str:
+    return "" if text == COMMENT_GAP else f"{pad}# {text}".rstrip()
+
+
 def print_stmt(stmt: S.Stmt, depth: int) -> list[str]:
     pad = INDENT * depth
-    lines = [f"{pad}# {c}".rstrip() for c in stmt.comments]
+    lines = [_comment(c, pad) for c in stmt.comments]
     head, body = _render(stmt)
     note = f"  # {stmt.note}".rstrip() if stmt.note else ""
     if body is None:

@@ -31,7 +31,7 @@ def _read(text: Optional[str], file: Optional[Path]) -> tuple[str, str]:
         if text is None and sys.stdin.isatty():
             raise UserError("no genotype given", hint='pass it as an argument: geno import darts "Genotype(...)"')
         return sys.stdin.read(), "<stdin>"
-    return text, f"<{'argument'}>"
+    return text, "<argument>"
 
 
 @app.command("import")
