@@ -87,6 +87,14 @@ def resize(x: torch.Tensor, size: int, mode: str = "bilinear") -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode=mode)
 
 
+def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``x`` unchanged when ``size`` is None or already its size, else float [0, 1] resized bilinearly."""
+    if size is None or x.shape[-2:] == (size, size):
+        return x
+    scaled = x.to(torch.float32) / 255.0 if x.dtype == torch.uint8 else x
+    return resize(scaled, size).clamp_(0.0, 1.0)
+
+
 def check_size(name: str, size: int | None) -> int | None:
     if size is not None and (not isinstance(size, int) or size < 1):
         raise ConfigError(f"`{name}` must be a positive integer (pixels), got {size!r}")

@@ -19,7 +19,7 @@ import torch
 
 from genolang.errors import DataError
 
-from ._common import labels_tensor, require_file, require_root
+from ._common import check_size, labels_tensor, require_file, require_root, resize_images
 from ._pickle import load_pickled_dict
 from .dataset import Dataset, register_dataset
 
@@ -75,30 +75,35 @@ def _class_names(kind: str, path: Path, key: bytes, fallback: tuple[str, ...]) -
 
 
 def _build(kind: str, train: list[tuple[np.ndarray, np.ndarray]], test: tuple[np.ndarray, np.ndarray],
-           classes: tuple[str, ...], mean: tuple[float, ...], std: tuple[float, ...]) -> Dataset:
-    train_x = np.concatenate([x for x, _ in train])
+           classes: tuple[str, ...], mean: tuple[float, ...], std: tuple[float, ...], size: int) -> Dataset:
+    train_x = torch.from_numpy(np.ascontiguousarray(np.concatenate([x for x, _ in train])))
     train_y = np.concatenate([y for _, y in train])
-    return Dataset(train_x=torch.from_numpy(np.ascontiguousarray(train_x)), train_y=labels_tensor(train_y),
-                   test_x=torch.from_numpy(np.ascontiguousarray(test[0])), test_y=labels_tensor(test[1]),
-                   classes=classes, mean=mean, std=std, name=kind, channels=3, size=32)
+    test_x = torch.from_numpy(np.ascontiguousarray(test[0]))
+    # Another size (e.g. 16 px for quick searches) gives float images; the published statistics
+    # still apply, since bilinear resizing barely changes a channel's mean and spread.
+    return Dataset(train_x=resize_images(train_x, size), train_y=labels_tensor(train_y),
+                   test_x=resize_images(test_x, size), test_y=labels_tensor(test[1]),
+                   classes=classes, mean=mean, std=std, name=kind, channels=3, size=size)
 
 
 @register_dataset("cifar10")
-def load_cifar10(*, root: str | Path | None = None) -> Dataset:
-    """CIFAR-10 from ``cifar-10-batches-py`` (uint8 images, published mean/std)."""
+def load_cifar10(*, root: str | Path | None = None, size: int = 32) -> Dataset:
+    """CIFAR-10 from ``cifar-10-batches-py`` (uint8 images, published mean/std; float if resized)."""
+    check_size("size", size)
     folder = _locate("cifar10", require_root("cifar10", root), "cifar-10-batches-py", "data_batch_1")
     train = [_read_batch("cifar10", folder / f"data_batch_{i}", b"labels", 10) for i in range(1, 6)]
     test = _read_batch("cifar10", folder / "test_batch", b"labels", 10)
     classes = _class_names("cifar10", folder / "batches.meta", b"label_names", CIFAR10_CLASSES)
-    return _build("cifar10", train, test, classes, CIFAR10_MEAN, CIFAR10_STD)
+    return _build("cifar10", train, test, classes, CIFAR10_MEAN, CIFAR10_STD, size)
 
 
 @register_dataset("cifar100")
-def load_cifar100(*, root: str | Path | None = None) -> Dataset:
-    """CIFAR-100 (fine labels) from ``cifar-100-python`` (uint8 images, published mean/std)."""
+def load_cifar100(*, root: str | Path | None = None, size: int = 32) -> Dataset:
+    """CIFAR-100 (fine labels) from ``cifar-100-python`` (uint8 images, published mean/std; float if resized)."""
+    check_size("size", size)
     folder = _locate("cifar100", require_root("cifar100", root), "cifar-100-python", "train")
     train = [_read_batch("cifar100", folder / "train", b"fine_labels", 100)]
     test = _read_batch("cifar100", folder / "test", b"fine_labels", 100)
     fallback = tuple(f"class_{i}" for i in range(100))
     classes = _class_names("cifar100", folder / "meta", b"fine_label_names", fallback)
-    return _build("cifar100", train, test, classes, CIFAR100_MEAN, CIFAR100_STD)
+    return _build("cifar100", train, test, classes, CIFAR100_MEAN, CIFAR100_STD, size)

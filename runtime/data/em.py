@@ -4,7 +4,7 @@
 ``testing.tif`` and ``testing_groundtruth.tif`` (165 slices of 768×1024 each), or ``.npy`` stacks
 (S×H×W) with the same names. Any non-zero ground-truth pixel is labelled.
 
-Samples are ``crop``×``crop`` windows (32) at random positions, alternating between the classes:
+Samples are ``size``×``size`` windows (32) at random positions, alternating between the classes:
 *positive* when at least ``min_positive`` (8) of the 16 pixels of the 4×4 centre are labelled,
 *negative* when none is. The dissertation re-samples a random window until it has the wanted
 class; drawing uniformly among the windows of that class is the same distribution, computed
@@ -151,8 +151,8 @@ def _load_part(folder: Path, part: str, per_slice: int, crop: int, min_positive:
 
 @register_dataset("em")
 def load_em(*, root: str | Path | None = None, crops_per_slice: int | tuple[int, int] = (300, 60),
-            crop: int = 32, min_positive: int = 8, scaling: str = "stack", seed: int = 0) -> Dataset:
-    """EM crops as float 1×crop×crop images in [0, 1]; classes ``background`` (0) and ``mitochondria`` (1).
+            size: int = 32, min_positive: int = 8, scaling: str = "stack", seed: int = 0) -> Dataset:
+    """EM crops as float 1×size×size images in [0, 1]; classes ``background`` (0) and ``mitochondria`` (1).
 
     ``crops_per_slice`` is ``(train, test)`` or one number for both (spec: 300 and 60).
     """
@@ -162,8 +162,9 @@ def load_em(*, root: str | Path | None = None, crops_per_slice: int | tuple[int,
         raise ConfigError(f"`crops_per_slice` must be a positive integer or a (train, test) pair of them, "
                           f"got {crops_per_slice!r}")
     per_train, per_test = counts
-    if crop < CENTRE or (crop - CENTRE) % 2:
-        raise ConfigError(f"`crop` must be an even size of at least {CENTRE}, got {crop}")
+    crop = size
+    if not isinstance(crop, int) or crop < CENTRE or (crop - CENTRE) % 2:
+        raise ConfigError(f"`size` (the crop side) must be an even number of pixels, at least {CENTRE}; got {crop!r}")
     if not 1 <= min_positive <= CENTRE * CENTRE:
         raise ConfigError(f"`min_positive` must be between 1 and {CENTRE * CENTRE}, got {min_positive}")
     if scaling not in ("stack", "per_crop"):

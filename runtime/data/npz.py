@@ -15,7 +15,7 @@ import torch
 
 from genolang.errors import ConfigError, DataError
 
-from ._common import channel_stats, default_class_names, labels_tensor, require_root
+from ._common import channel_stats, check_size, default_class_names, labels_tensor, require_root, resize_images
 from .dataset import Dataset, register_dataset
 
 REQUIRED_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -68,10 +68,15 @@ def _labels(kind: str, path: Path, key: str, y: np.ndarray, n: int) -> np.ndarra
 
 
 @register_dataset("npz")
-def load_npz(*, root: str | Path | None = None, layout: str = "auto", name: str | None = None) -> Dataset:
-    """Images and labels from ``root`` (an ``.npz`` file); mean/std computed from ``x_train``."""
+def load_npz(*, root: str | Path | None = None, size: int | None = None, layout: str = "auto",
+             name: str | None = None) -> Dataset:
+    """Images and labels from ``root`` (an ``.npz`` file); mean/std computed from ``x_train``.
+
+    ``size`` resizes (bilinear, to float images) when the stored images have another size.
+    """
     kind = "npz"
     path = require_root(kind, root)
+    check_size("size", size)
     if layout not in ("auto", "nhwc", "nchw"):
         raise ConfigError(f"`layout` must be 'auto', 'nhwc' or 'nchw', got {layout!r}")
     try:
@@ -108,6 +113,7 @@ def load_npz(*, root: str | Path | None = None, layout: str = "auto", name: str 
                             f"only {len(classes)} classes")
     else:
         classes = default_class_names(n_classes)
+    train_x, test_x = resize_images(train_x, size), resize_images(test_x, size)
     mean, std = channel_stats(train_x)
     return Dataset(train_x=train_x, train_y=labels_tensor(train_y), test_x=test_x, test_y=labels_tensor(test_y),
                    classes=classes, mean=mean, std=std, name=name or path.stem,

@@ -137,3 +137,10 @@ def test_original_python2_module_names_are_accepted(tmp_path):
                         protocol=2).replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
     (folder / "data_batch_4").write_bytes(blob)
     assert load_dataset("cifar10", root=tmp_path).train_y[12:16].tolist() == [1, 2, 3, 4]
+
+
+def test_resizing_gives_float_images(tmp_path):
+    write_cifar10(tmp_path)
+    ds = load_dataset("cifar10", root=tmp_path, size=16)
+    assert ds.train_x.shape == (20, 3, 16, 16) and ds.train_x.dtype == torch.float32 and ds.size == 16
+    assert 0.0 <= float(ds.train_x.min()) and float(ds.train_x.max()) <= 1.0

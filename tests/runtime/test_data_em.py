@@ -47,7 +47,7 @@ def _centre_labelled(truth_slice, y, x):
 
 def test_crops_alternate_classes_and_match_their_centres(tmp_path):
     root = write_em(tmp_path / "em")
-    ds = load_dataset("em", root=root, crops_per_slice=(6, 4), crop=CROP, seed=0)
+    ds = load_dataset("em", root=root, crops_per_slice=(6, 4), size=CROP, seed=0)
     assert ds.shape == (1, CROP, CROP) and ds.classes == ("background", "mitochondria")
     assert len(ds.train_y) == SLICES * 6 and len(ds.test_y) == SLICES * 4
     assert ds.train_y.tolist() == [1, 0] * (SLICES * 3)
@@ -77,21 +77,21 @@ def test_sampled_windows_have_their_class_and_crops_are_those_windows():
 
 def test_reproducible_from_the_seed(tmp_path):
     root = write_em(tmp_path / "em")
-    a, b, c = (load_dataset("em", root=root, crops_per_slice=4, crop=CROP, seed=s) for s in (1, 1, 2))
+    a, b, c = (load_dataset("em", root=root, crops_per_slice=4, size=CROP, seed=s) for s in (1, 1, 2))
     assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_x, b.test_x)
     assert not torch.equal(a.train_x, c.train_x)
 
 
 def test_npy_stacks_work_like_tiffs(tmp_path):
-    tif = load_dataset("em", root=write_em(tmp_path / "t"), crops_per_slice=4, crop=CROP)
-    npy = load_dataset("em", root=write_em(tmp_path / "n", suffix=".npy"), crops_per_slice=4, crop=CROP)
+    tif = load_dataset("em", root=write_em(tmp_path / "t"), crops_per_slice=4, size=CROP)
+    npy = load_dataset("em", root=write_em(tmp_path / "n", suffix=".npy"), crops_per_slice=4, size=CROP)
     assert torch.equal(tif.train_x, npy.train_x)
 
 
 def test_slices_without_a_class_borrow_from_other_slices(tmp_path):
     images, truth = _stacks()
     truth[1] = 0  # slice 1 has no mitochondria at all
-    ds = load_dataset("em", root=write_em(tmp_path / "em", images, truth), crops_per_slice=4, crop=CROP)
+    ds = load_dataset("em", root=write_em(tmp_path / "em", images, truth), crops_per_slice=4, size=CROP)
     assert ds.train_y.tolist() == [1, 0] * (SLICES * 2)
 
 
@@ -99,7 +99,7 @@ def test_a_class_that_never_appears_is_an_error(tmp_path):
     images, truth = _stacks()
     root = write_em(tmp_path / "em", images, np.zeros_like(truth))
     with pytest.raises(DataError) as err:
-        load_dataset("em", root=root, crops_per_slice=4, crop=CROP)
+        load_dataset("em", root=root, crops_per_slice=4, size=CROP)
     assert "training_groundtruth" in err.value.message and "positive" in err.value.message
     assert err.value.hint
 
@@ -108,12 +108,12 @@ def test_missing_and_mismatched_stacks(tmp_path):
     root = write_em(tmp_path / "em")
     (root / "testing.tif").unlink()
     with pytest.raises(DataError) as err:
-        load_dataset("em", root=root, crops_per_slice=2, crop=CROP)
+        load_dataset("em", root=root, crops_per_slice=2, size=CROP)
     assert str(root / "testing.tif") in err.value.message and "multi-page TIFF" in err.value.message
     images, truth = _stacks()
     root = write_em(tmp_path / "em2", images, truth[:, :40])
     with pytest.raises(DataError, match="same shape"):
-        load_dataset("em", root=root, crops_per_slice=2, crop=CROP)
+        load_dataset("em", root=root, crops_per_slice=2, size=CROP)
 
 
 def test_bad_crop_counts_are_config_errors(tmp_path):
@@ -122,4 +122,4 @@ def test_bad_crop_counts_are_config_errors(tmp_path):
     root = write_em(tmp_path / "em")
     for bad in (0, (3,), (2, 0), "300"):
         with pytest.raises(ConfigError, match="crops_per_slice"):
-            load_dataset("em", root=root, crops_per_slice=bad, crop=CROP)
+            load_dataset("em", root=root, crops_per_slice=bad, size=CROP)

@@ -74,3 +74,8 @@ def test_not_an_archive(tmp_path):
     path.write_text("hello")
     with pytest.raises(DataError, match="not a readable .npz"):
         load_dataset("npz", root=path)
+
+
+def test_size_resizes(tmp_path):
+    ds = load_dataset("npz", root=_save(tmp_path / "d.npz", **_arrays()), size=4)
+    assert ds.shape == (3, 4, 4) and ds.train_x.dtype == torch.float32

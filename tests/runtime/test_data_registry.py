@@ -41,3 +41,12 @@ def test_bad_option_values_are_config_errors():
         load_dataset("digits", test_fraction=1.5)
     with pytest.raises(ConfigError, match="size"):
         load_dataset("digits", size=0)
+
+
+def test_every_kind_accepts_size():
+    import inspect
+
+    from genolang.runtime.data.dataset import _LOADERS
+
+    # The experiment config passes its `size` to whichever loader it names.
+    assert all("size" in inspect.signature(loader).parameters for loader in _LOADERS.values())
