@@ -24,14 +24,30 @@ class _Frozen(BaseModel):
 
 
 class DataConfig(_Frozen):
-    """Which dataset, where it lives, and how much of it to use (``size`` caps the train set,
-    ``test_size`` the test set; both are for quick runs)."""
+    """Which dataset and where it lives.
+
+    ``path`` and ``size`` (image side length) go to the loader as ``root`` and ``size``;
+    ``options`` holds any other loader option. ``limit`` / ``test_limit`` keep only the first
+    samples of the train / test set (quick runs); ``split_order`` is how the training set is
+    halved into ``train`` and ``val`` for the search (``index``: first and second half, as
+    CDARTS does).
+    """
 
     kind: str = "cifar10"
     path: str | None = None
-    size: int | None = Field(default=None, ge=2)
-    test_size: int | None = Field(default=None, ge=1)
+    size: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=2)
+    test_limit: int | None = Field(default=None, ge=1)
+    split_order: Literal["index", "shuffled"] = "index"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def loader_options(self) -> dict[str, Any]:
+        opts = dict(self.options)
+        if self.path is not None:
+            opts.setdefault("root", self.path)
+        if self.size is not None:
+            opts.setdefault("size", self.size)
+        return opts
 
 
 class TemplatesConfig(_Frozen):

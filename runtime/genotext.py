@@ -1,7 +1,7 @@
 """Genotype IR → text for the run directory.
 
-The canonical form is the spec language, written by the grammar's printer (the runtime never
-parses, it only hands IR to the printer). A JSON form is always written as well: it needs no
+The canonical form is the spec language: the genotype IR is raised to AST and printed by the
+grammar's printer (the runtime never parses, it only hands IR over). A JSON form is always written as well: it needs no
 printer, and it is what tests and tools read back without the front end.
 """
 
@@ -40,23 +40,12 @@ def genotype_summary(genotype: Genotype) -> str:
 
 
 def _printer():
-    """The grammar's genotype printer, or None while the front end is not there."""
+    """The genotype printer (raise to AST, print), or None while the front end is absent."""
     try:
-        import genolang.grammar as grammar
+        from genolang.compiler.raise_ import genotype_text as printer
     except ImportError:
         return None
-    for name in ("print_genotype", "format_genotype"):
-        fn = getattr(grammar, name, None)
-        if callable(fn):
-            return fn
-    try:  # raise IR to AST, then print the AST
-        from genolang.compiler.raise_ import raise_genotype  # type: ignore
-        print_ast = getattr(grammar, "print_ast", None) or getattr(grammar, "format", None)
-        if callable(print_ast):
-            return lambda g: print_ast(raise_genotype(g))
-    except ImportError:
-        pass
-    return None
+    return printer
 
 
 def genotype_text(genotype: Genotype) -> str | None:

@@ -445,15 +445,21 @@ class CyclicSearch:
                   f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
                   f"share_stem_heads={a.share_stem_heads} delta={a.latency_delta:g}"
         name = self.config.name or "found"
-        provenance = (
-            ("space", self.config.templates.space or (genotype.space or "")),
+        space = self.config.templates.space or genotype.space
+        provenance = ((("space", space),) if space else ()) + (
             ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
             ("epoch", str(search_epoch)), ("final", str(final).lower()),
             ("genolang", genolang.__version__),
         )
-        return dataclasses.replace(genotype, name=name, provenance=provenance,
-                                   template=genotype.template or self.config.templates.retrain
-                                   or self.config.templates.eval)
+        # The retraining network comes from the experiment, not from the genotype: a template
+        # reference would tie genotype.geno to the spec file that defines the network, while
+        # without one the file stands alone (it only needs the op library).
+        template = self.config.templates.retrain or self.config.templates.eval
+        if template:
+            provenance += (("template", template),)
+        single_space = space if space and "+" not in space else genotype.space
+        return dataclasses.replace(genotype, name=name, provenance=provenance, template=None,
+                                   space=single_space)
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:

@@ -1,0 +1,142 @@
+"""From a lowered spec program to a finished run: pick the experiment, load its data, build
+the run directory, search or retrain. The CLI commands are thin wrappers around these."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from genolang.compiler.experiment import ExperimentConfig
+from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
+
+__all__ = ["pick_experiment", "load_data", "search_data", "templates_of", "cells_of", "start_search",
+           "resume_search", "retrain_genotype"]
+
+
+def _program_load(path: str | Path):
+    from genolang.compiler.lower import load
+
+    return load(path)
+
+
+def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:
+    """The named experiment, or the first the main file defines (the default config if none)."""
+    experiments = program.experiments
+    if name is not None:
+        if name not in experiments:
+            raise SpecSemanticError(f"no experiment named `{name}` in {program.file}",
+                                    hint=did_you_mean(name, experiments) or
+                                    ("experiments: " + ", ".join(experiments) if experiments else None))
+        return name, experiments[name].config
+    local = [n for n in program.local("experiment") if n in experiments]
+    chosen = local[0] if local else next(iter(experiments), None)
+    if chosen is None:
+        raise SpecSemanticError(f"{program.file} defines no experiment",
+                                hint="add an `experiment NAME { ... }` block naming the templates to use")
+    return chosen, experiments[chosen].config
+
+
+def load_data(config: ExperimentConfig):
+    """The experiment's dataset, cut to ``limit`` / ``test_limit`` samples."""
+    from genolang.runtime.data import load_dataset
+
+    dataset = load_dataset(config.data.kind, **config.data.loader_options())
+    if config.data.limit is not None or config.data.test_limit is not None:
+        dataset = dataset.take(config.data.limit, config.data.test_limit)
+    return dataset
+
+
+def search_data(dataset, config: ExperimentConfig):
+    """The train/val halves and the test set, normalised floats (no augmentation in search)."""
+    from genolang.runtime.data import normalise, split_half, to_float
+    from genolang.runtime.search import SearchData
+
+    train, val = split_half(dataset, seed=config.seed, order=config.data.split_order)
+    prep = lambda x: normalise(to_float(x), dataset.mean, dataset.std)
+    return SearchData(prep(train.x), train.y, prep(val.x), val.y, prep(dataset.test_x), dataset.test_y)
+
+
+def _template(program, name: str | None, what: str) -> NetworkTemplate:
+    if not name:
+        raise ConfigError(f"the experiment names no {what} network", hint=f"set templates.{what} = NAME")
+    if name not in program.templates:
+        raise SpecSemanticError(f"no network named `{name}`", hint=did_you_mean(name, program.templates))
+    return program.templates[name]
+
+
+def templates_of(program, config: ExperimentConfig) -> tuple[NetworkTemplate, NetworkTemplate, NetworkTemplate]:
+    t = config.templates
+    search = _template(program, t.search, "search")
+    evaluation = _template(program, t.eval, "eval")
+    retrain = _template(program, t.retrain or t.eval, "retrain")
+    return search, evaluation, retrain
+
+
+def cells_of(program, template: NetworkTemplate, config: ExperimentConfig) -> dict[str, CellSpec]:
+    needed = [s.cell for s in template.slots if s.cell is not None]
+    names = list(dict.fromkeys(config.templates.cells or needed))
+    missing = [n for n in names if n not in program.cells]
+    if missing:
+        raise SpecSemanticError(f"unknown cell `{missing[0]}`", hint=did_you_mean(missing[0], program.cells))
+    return {n: program.cells[n] for n in names}
+
+
+def start_search(spec: str | Path, *, experiment: str | None = None, out: str | Path = "runs",
+                 overrides: Mapping[str, Any] | None = None, progress: bool = True):
+    """Search as the spec's experiment says, in a new run directory under ``out``."""
+    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.search import run_search
+
+    program = _program_load(spec)
+    name, config = pick_experiment(program, experiment)
+    config = config.with_overrides(**(overrides or {}))
+    if config.name is None:
+        config = config.with_overrides(name=name)
+    run_dir = new_run_dir(out, config.name or name)
+    return _search(program, config, run_dir, spec, resume=False, progress=progress)
+
+
+def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapping[str, Any] | None = None):
+    """Continue an interrupted search from its run directory (spec copy + config + checkpoint)."""
+    from genolang.runtime.rundir import RunDir
+
+    rd = RunDir(run_dir)
+    if not (rd.path / "config.json").exists() or not (rd.path / "spec.geno").exists():
+        raise ConfigError(f"{run_dir} is not a search run directory (no config.json / spec.geno)")
+    config = ExperimentConfig.model_validate(rd.load_config_dict())
+    if overrides:
+        config = config.with_overrides(**overrides)
+    program = _program_load(rd.path / "spec.geno")
+    return _search(program, config, rd.path, None, resume=True, progress=progress)
+
+
+def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resume: bool, progress: bool):
+    from genolang.runtime.search import run_search
+
+    search_t, eval_t, _ = templates_of(program, config)
+    cells = cells_of(program, search_t, config)
+    if config.templates.space is None:
+        spaces = sorted({cell.space_of(node).name for cell in cells.values() for node in cell.nodes})
+        config = config.with_overrides(**{"templates.space": "+".join(spaces)})
+    data = search_data(load_data(config), config)
+    return run_search(config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
+                      run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path)
+
+
+def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, out: str | Path | None = "runs",
+                     run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
+                     test_every: int = 0):
+    """Retrain ``genotype`` on the experiment's retrain network and data."""
+    from genolang.runtime.retrain import run_retrain
+    from genolang.runtime.rundir import new_run_dir
+
+    _, _, retrain_t = templates_of(program, config)
+    dataset = load_data(config)
+    if run_dir is None and out is not None:
+        run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")
+    return run_retrain(config, template=retrain_t, genotype=genotype, dataset=dataset, run_dir=run_dir,
+                       resume=resume, progress=progress, test_every=test_every)
