@@ -64,8 +64,21 @@ def parse(text: str, file: str = "<string>") -> S.Module:
     return _attach_comments(module, comments, text)
 
 
+# Parsed files by (path, mtime, size): an AST is immutable, so a file imported by many specs
+# (the stdlib) is parsed once per process.
+_FILE_CACHE: dict[tuple[str, int, int], S.Module] = {}
+
+
 def parse_file(path: str | Path) -> S.Module:
     path = Path(path)
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key in _FILE_CACHE:
+            remember_source(str(path), path.read_text(encoding="utf-8")) if str(path) not in _sources() else None
+            return _FILE_CACHE[key]
+    except OSError:
+        key = None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -75,7 +88,18 @@ def parse_file(path: str | Path) -> S.Module:
                               hint="pass a .geno file, or use `geno fmt` on a folder") from None
     except UnicodeDecodeError:
         raise SpecSyntaxError(f"{path} is not UTF-8 text", hint="spec files are UTF-8 text") from None
-    return parse(text, str(path))
+    module = parse(text, str(path))
+    if key is not None:
+        if len(_FILE_CACHE) > 512:
+            _FILE_CACHE.clear()
+        _FILE_CACHE[key] = module
+    return module
+
+
+def _sources() -> dict[str, str]:
+    from genolang.errors import SOURCES
+
+    return SOURCES
 
 
 def _dedupe(errors: list[GenolangError]) -> list[GenolangError]:
