@@ -683,12 +683,13 @@ def _node_diff(where: str, old: list, new: list) -> list[str]:
     gone = _ordered(old, Counter(old) - common)
     came = _ordered(new, Counter(new) - common)
     lines = []
-    for e in list(gone):
-        match = next((c for c in came if c[1] == e[1]), None)
-        if match is not None:
-            lines.append(f"{where}: {_edge_text(e)} -> {_edge_text(match)}")
-            gone.remove(e)
-            came.remove(match)
+    for same in (1, 0):  # pair a removed and an added edge on the same source, then the same op
+        for e in list(gone):
+            match = next((c for c in came if c[same] == e[same]), None)
+            if match is not None:
+                lines.append(f"{where}: {_edge_text(e)} -> {_edge_text(match)}")
+                gone.remove(e)
+                came.remove(match)
     lines.extend(f"{where}: - {_edge_text(e)}" for e in gone)
     lines.extend(f"{where}: + {_edge_text(e)}" for e in came)
     return lines
