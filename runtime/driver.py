@@ -13,8 +13,16 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
 
-__all__ = ["pick_experiment", "load_data", "search_data", "templates_of", "cells_of", "start_search",
+__all__ = ["SearchInterrupted", "pick_experiment", "load_data", "search_data", "templates_of", "cells_of", "start_search",
            "resume_search", "retrain_genotype"]
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``run_dir`` holds the last epoch-boundary checkpoint."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = Path(run_dir)
 
 
 def _program_load(path: str | Path):
@@ -100,6 +108,15 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
     return _search(program, config, run_dir, spec, resume=False, progress=progress)
 
 
+def _interruptible(run_dir: Path, fn):
+    try:
+        return fn()
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, SearchInterrupted):
+            raise
+        raise SearchInterrupted(run_dir) from None
+
+
 def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapping[str, Any] | None = None):
     """Continue an interrupted search from its run directory (spec copy + config + checkpoint)."""
     from genolang.runtime.rundir import RunDir
@@ -123,20 +140,32 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
         spaces = sorted({cell.space_of(node).name for cell in cells.values() for node in cell.nodes})
         config = config.with_overrides(**{"templates.space": "+".join(spaces)})
     data = search_data(load_data(config), config)
-    return run_search(config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
-                      run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path)
+    return _interruptible(run_dir, lambda: run_search(
+        config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
+        run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path))
+
+
+def retrain_template(program, config: ExperimentConfig, genotype: Genotype) -> NetworkTemplate:
+    """The retraining network: the experiment's, else the one the genotype names (itself or
+    in its provenance)."""
+    name = (config.templates.retrain or genotype.template or dict(genotype.provenance).get("template")
+            or config.templates.eval)
+    return _template(program, name, "retrain")
 
 
 def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, out: str | Path | None = "runs",
                      run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-                     test_every: int = 0):
+                     test_every: int = 0, spec_path: str | Path | None = None):
     """Retrain ``genotype`` on the experiment's retrain network and data."""
     from genolang.runtime.retrain import run_retrain
-    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.rundir import RunDir, new_run_dir
 
-    _, _, retrain_t = templates_of(program, config)
+    template = retrain_template(program, config, genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
         run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")
-    return run_retrain(config, template=retrain_t, genotype=genotype, dataset=dataset, run_dir=run_dir,
-                       resume=resume, progress=progress, test_every=test_every)
+    if run_dir is not None and not resume:
+        RunDir(run_dir).save_spec(spec_path)
+    return _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
+        config, template=template, genotype=genotype, dataset=dataset, run_dir=run_dir, resume=resume,
+        progress=progress, test_every=test_every))

@@ -1,0 +1,50 @@
+"""`geno sample`: random genotypes over a spec's search cells (the "Random" baselines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from genolang.cli import app
+from genolang.errors import SpecSemanticError, did_you_mean
+
+
+@app.command()
+def sample(
+    spec: Path = typer.Argument(..., help="Spec defining the search cells."),
+    cells: Optional[List[str]] = typer.Option(None, "--cells", "-c", help="Cell types (default: the experiment's or all)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
+    seed: int = typer.Option(0, "--seed"),
+    count: int = typer.Option(1, "--count", "-n", help="How many genotypes (seeds seed..seed+n-1)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write random_<seed>.geno files to."),
+) -> None:
+    """Print (or write) random genotypes drawn per each cell's selection rule and zero config."""
+    from genolang.api import load
+    from genolang.compiler.raise_ import genotype_text
+    from genolang.runtime.sample import sample_genotypes
+
+    program = load(spec)
+    names = list(cells or [])
+    if not names and program.experiments:
+        from genolang.runtime.driver import pick_experiment
+
+        config = pick_experiment(program, experiment)[1]
+        names = list(config.templates.cells)
+    names = names or [n for n in program.local("cell") if n in program.cells] or list(program.cells)
+    for name in names:
+        if name not in program.cells:
+            raise SpecSemanticError(f"no cell named `{name}` in {spec}", hint=did_you_mean(name, program.cells))
+    chosen = {n: program.cells[n] for n in names}
+    spaces = {chosen[n].space_of(node).name for n in names for node in chosen[n].nodes}
+    space = spaces.pop() if len(spaces) == 1 else None
+    genotypes = sample_genotypes(chosen, seed, count, space=space)
+    for g in genotypes:
+        text = genotype_text(g)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{g.name}.geno").write_text(text, encoding="utf-8")
+            typer.echo(str(out / f"{g.name}.geno"))
