@@ -1,0 +1,54 @@
+"""Smoke test of an installed wheel (run by .ci/run from outside the repository).
+
+Checks that every stage package and data file made it into the wheel: the grammar, the
+stdlib specs, the CLI, and that a spec using the stdlib compiles to a network that runs.
+"""
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import genolang
+
+target = Path(sys.argv[1]).resolve()
+assert Path(genolang.__file__).resolve().is_relative_to(target), f"imported {genolang.__file__}, not the wheel"
+
+import torch  # noqa: E402
+
+import genolang.compiler  # noqa: E402,F401
+import genolang.grammar  # noqa: E402,F401
+import genolang.runtime  # noqa: E402,F401
+from genolang.compiler.load import STDLIB  # noqa: E402
+
+assert (Path(genolang.grammar.__file__).parent / "geno.lark").is_file(), "grammar missing from the wheel"
+assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["ops.geno", "spaces.geno"], "stdlib missing"
+
+spec = """
+use "spaces.geno"
+cell normal {
+  nodes 2
+  edges from darts
+}
+cell reduce like normal {
+  reduction
+}
+network tiny {
+  input 3x8x8
+  classes 3
+  channels 4
+  cells 3 reduce at 1
+}
+"""
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / "tiny.geno"
+    path.write_text(spec)
+    program = genolang.load(path)
+    net = genolang.compile_search(program, "tiny")
+    out = net(torch.randn(2, 3, 8, 8))
+    assert out.logits.shape == (2, 3)
+    text = genolang.genotype_text(net.genotype())
+    assert "genotype" in text
+    result = subprocess.run([sys.executable, "-m", "genolang", "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+print("wheel ok:", genolang.__file__)
