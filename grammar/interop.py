@@ -209,6 +209,8 @@ class _Py:
 
 
 def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return "a negative number" if isinstance(node.op, ast.USub) else "a signed number"
     if isinstance(node, ast.Constant):
         return f"the constant {node.value!r}"
     return f"a {type(node).__name__.lower()} expression"
@@ -261,10 +263,10 @@ def _fields(py: _Py, call: ast.Call) -> dict[str, ast.expr]:
         if kw.arg is None:
             raise py.error("`**` arguments are not supported", kw.value)
         if kw.arg not in _FIELDS:
-            raise py.error(f"unknown Genotype field `{kw.arg}`", kw.value,
+            raise py.error(f"unknown Genotype field `{kw.arg}`", kw,
                            did_you_mean(kw.arg, _FIELDS) or "fields: " + ", ".join(_FIELDS))
         if kw.arg in found:
-            raise py.error(f"Genotype field `{kw.arg}` given twice", kw.value)
+            raise py.error(f"Genotype field `{kw.arg}` given twice", kw)
         found[kw.arg] = kw.value
     if "normal" not in found:
         raise py.error("the Genotype has no `normal` field", call,
@@ -354,6 +356,8 @@ def _darts_cells(py: _Py, fields: dict[str, ast.expr]) -> tuple[list[_Cell], boo
         key = f"{cell_name}_concat"
         if key in fields:
             indices, where = _concat(py, fields[key])
+            if not indices:
+                raise py.error(f"`{key}` is empty; a cell outputs at least one state", where)
             limit = 2 + len(node_edges)
             for index in indices:
                 if index >= limit:
