@@ -95,9 +95,9 @@ class EdgeOp(nn.Module):
         # A plain list keeps the tail out of the module tree (its parameters are body's).
         self._tail = [body[1:]] if starts_with_relu else []
 
-    @property
-    def after_relu(self) -> nn.Module:
-        return self._tail[0]
+    def after_relu(self, x_relu: torch.Tensor) -> torch.Tensor:
+        """The op applied to ``relu(x)`` (only for ops that start with a ReLU)."""
+        return self._tail[0](x_relu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

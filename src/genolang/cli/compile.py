@@ -1,0 +1,58 @@
+"""`geno compile`: build a spec's network, summarise it, export it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from genolang.cli import app
+
+
+def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
+    """(template, genotype or search cells) named on the command line, or the defaults:
+    a genotype if the file has one (on its own template), else the search network."""
+    from genolang.api import pick
+
+    if genotype is not None or program.genotypes:
+        g = pick(program, "genotype", genotype)
+        t = pick(program, "network", template or g.template)
+        return t, g
+    t = pick(program, "network", template)
+    cells = {}
+    for slot in t.slots:
+        if slot.cell is None:
+            continue
+        for key, cell in program.cells.items():
+            if key == slot.cell or key.endswith("." + slot.cell):
+                cells[key] = cell
+    return t, cells
+
+
+@app.command()
+def compile(spec: Path = typer.Argument(..., help="A .geno file."),
+            genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype to build."),
+            template: Optional[str] = typer.Option(None, "--template", "-t", help="Network template to build on."),
+            summary: bool = typer.Option(True, "--summary/--no-summary", help="Print params, mult-adds, shapes."),
+            batch: int = typer.Option(96, "--batch", "-b", help="Batch size for the activation-memory estimate."),
+            phase: str = typer.Option("retrain", "--phase", help="`retrain` or `eval` (zero configurations)."),
+            export: Optional[str] = typer.Option(None, "--export", help="`torchscript` or `onnx`."),
+            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export.")) -> None:
+    """Compile a genotype (or a search space) to a PyTorch network: print its parameter
+    count, multiply-adds, per-cell shapes and activation memory; optionally export it."""
+    from genolang.api import load
+    from genolang.compiler.export import export_network
+    from genolang.compiler.summary import build_network, format_summary, summarize
+    from genolang.errors import ConfigError
+
+    if export is not None and out is None:
+        raise ConfigError("--export needs --out PATH")
+    program = load(spec)
+    t, cells = _network_inputs(program, genotype, template)
+    if summary:
+        typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
+    if export is not None:
+        net = build_network(t, cells, phase=phase)
+        written = export_network(net, t.input_shape, export, out)
+        typer.echo(f"wrote {written} ({export}; output checked against the module)")

@@ -1,0 +1,64 @@
+"""Summaries (params, mult-adds, shapes, activation memory) and exports."""
+
+import dataclasses
+import importlib.util
+
+import pytest
+import torch
+
+import irfix
+from genolang.compiler.build import EvalNetwork
+from genolang.compiler.export import export_network
+from genolang.compiler.summary import count_mult_adds, format_summary, summarize
+from genolang.errors import CompileError
+
+
+def test_darts_v2_summary():
+    s = summarize(irfix.retrain_template(), irfix.darts_v2(), batch=2)
+    assert s.params == 3_349_342                           # DARTS train.py: "param size = 3.349342MB"
+    assert abs(s.params_with_heads - 3.83e6) / 3.83e6 < 0.01
+    assert 0.4e9 < s.mult_adds < 0.7e9                    # ~0.54 G multiply-adds per 32x32 image
+    assert s.activation_bytes > 0
+    text = format_summary(s)
+    assert "3.349 M" in text and "576" in text
+
+
+def test_mult_adds_of_a_single_conv():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1, bias=False))
+    assert count_mult_adds(net, torch.randn(1, 3, 4, 4)) == 8 * 16 * 3 * 9
+
+
+def test_search_network_summary_counts_alpha_separately():
+    t = irfix.tiny_template()
+    s = summarize(dataclasses.replace(t, distill_after=(1,)), irfix.darts_cells(nodes=2), batch=4)
+    assert s.kind == "search"
+    assert s.arch_params == 2 * (2 * 7 + 3 * 7)
+    assert s.params_with_heads > s.params
+    assert [r.c_out for r in s.plan.cells] == [8, 16, 16, 32, 32]
+
+
+def test_activation_estimate_scales_with_batch():
+    t = irfix.tiny_template()
+    small = summarize(t, irfix.darts_v2(), batch=2).activation_bytes
+    large = summarize(t, irfix.darts_v2(), batch=8).activation_bytes
+    assert 3.5 < large / small < 4.5
+
+
+def test_torchscript_export_roundtrip(tmp_path):
+    net = EvalNetwork(irfix.tiny_template(), irfix.darts_v2())
+    path = export_network(net, (3, 16, 16), "torchscript", tmp_path / "net.pt")
+    loaded = torch.jit.load(str(path))
+    x = torch.randn(3, 3, 16, 16)
+    torch.testing.assert_close(loaded(x), net.eval()(x).logits)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
+def test_onnx_export_without_onnx_is_a_clear_error(tmp_path):
+    net = EvalNetwork(irfix.tiny_template(), irfix.darts_v2())
+    with pytest.raises(CompileError, match="needs the `onnx` package"):
+        export_network(net, (3, 16, 16), "onnx", tmp_path / "net.onnx")
+
+
+def test_unknown_export_format(tmp_path):
+    with pytest.raises(CompileError, match="unknown export format"):
+        export_network(torch.nn.Identity(), (3, 4, 4), "tflite", tmp_path / "x")
