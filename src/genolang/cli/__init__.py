@@ -25,7 +25,7 @@ app = typer.Typer(
 
 # Command modules, each registering its commands on `app` when imported. A module that is not
 # there yet is skipped, so the CLI works while parts of it are being built.
-COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "bench")
+COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "bench", "macro")
 
 _state = {"debug": False}
 

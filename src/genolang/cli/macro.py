@@ -1,0 +1,67 @@
+"""`geno macro-search`: the macro phase of hierarchical ICDARTS (Algorithm 4) on a micro genotype."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from genolang.cli import app
+from genolang.errors import ConfigError
+
+
+@app.command("macro-search")
+def macro_search(
+    spec: Optional[Path] = typer.Argument(None, help="Spec file with the macro definition and an experiment "
+                                                      "(not needed with --resume)."),
+    macro: Optional[str] = typer.Option(None, "--macro", "-m", help="Macro definition (default: the first)."),
+    genotype: Optional[str] = typer.Option(None, "--genotype", "-g",
+                                           help="Micro genotype: a name in the spec, FILE.geno or FILE.geno:NAME "
+                                                "(default: the spec's first genotype)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e",
+                                             help="Experiment giving data and schedule (default: the first)."),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder for run directories."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this run directory."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Macro search epochs (after pre-training)."),
+    pretrain_epochs: Optional[int] = typer.Option(None, "--pretrain-epochs"),
+    batch: Optional[int] = typer.Option(None, "--batch"),
+    steps: Optional[int] = typer.Option(None, "--steps-per-epoch", help="Cap the steps of every epoch."),
+    beta: float = typer.Option(1.0, "--beta", help="Version 1: γ init slope (nearest skip dominates)."),
+    gamma_lr: float = typer.Option(3e-3, "--gamma-lr", help="Adam learning rate of γ (A21)."),
+    warmup_epochs: Optional[int] = typer.Option(None, "--warmup-epochs",
+                                                help="E_macro warm-up epochs per regeneration (default 1 for "
+                                                     "version 1, 2 for version 2)."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or auto."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training samples."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting: --set search.w_lr=0.05"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Search the macro structure (skip inputs, version 1; cell type per depth, version 2) over a
+    micro genotype's cells; writes runs/<name>/genotype.geno (the genotype with a `macro` block),
+    macro.json, metrics and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues."""
+    from genolang.cli.search import common_overrides
+    from genolang.runtime.driver import SearchInterrupted
+    from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
+
+    overrides = common_overrides(seed, device, False, limit, sets)
+    overrides.update({"search.epochs": epochs, "search.pretrain_epochs": pretrain_epochs,
+                      "search.batch": batch, "search.steps_per_epoch": steps})
+    try:
+        if resume is not None:
+            result = resume_macro_search(resume, progress=not quiet,
+                                         overrides={k: v for k, v in overrides.items() if v is not None})
+        else:
+            if spec is None:
+                raise ConfigError("give a spec file with a macro definition, or --resume RUN_DIR")
+            options = MacroOptions(beta=beta, gamma_lr=gamma_lr, warmup_epochs=warmup_epochs)
+            result = start_macro_search(spec, macro=macro, genotype=genotype, experiment=experiment, out=out,
+                                        overrides=overrides, options=options, progress=not quiet)
+    except SearchInterrupted as stop:
+        typer.echo(f"interrupted; resume with: geno macro-search --resume {stop.run_dir}", err=True)
+        raise typer.Exit(130)
+    from genolang.compiler.derive_macro import macro_summary
+
+    typer.echo(macro_summary(result.choice))
+    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
