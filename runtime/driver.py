@@ -140,9 +140,29 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
         spaces = sorted({cell.space_of(node).name for cell in cells.values() for node in cell.nodes})
         config = config.with_overrides(**{"templates.space": "+".join(spaces)})
     data = search_data(load_data(config), config)
+    if config.tournament is not None:
+        return _interruptible(run_dir, lambda: _tournament(program, config, cells, search_t, eval_t, data,
+                                                           run_dir, spec_path, progress))
     return _interruptible(run_dir, lambda: run_search(
         config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
         run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path))
+
+
+def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress):
+    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.search import SearchResult
+    from genolang.runtime.tournament import run_tournament
+
+    name = config.tournament.pool
+    if name is None or name not in program.spaces:
+        raise ConfigError(f"tournament.pool must name an op space of the spec (got {name!r})",
+                          hint=did_you_mean(str(name), program.spaces))
+    rd = RunDir(run_dir)
+    rd.save_spec(spec_path)
+    rd.save_config(config)
+    result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
+                            eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+    return SearchResult(result.genotype, [g.genotype for g in result.games], Path(run_dir), rd.metrics())
 
 
 def retrain_template(program, config: ExperimentConfig, genotype: Genotype) -> NetworkTemplate:

@@ -142,3 +142,25 @@ def test_run_directory_contents(tmp_path):
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     for key in ("search_net", "alpha", "eval_net", "pool", "opt_w", "opt_alpha", "opt_e", "rng", "next_epoch"):
         assert key in state
+
+
+def test_tournament_two_tiers(tmp_path):
+    from genolang.runtime.tournament import run_tournament
+    from tiny import irfix
+
+    s_t, e_t = tiny.templates()
+    config = tiny.config(search={"epochs": 1, "pretrain_epochs": 0, "warmup_epochs": 0, "test_every": 0},
+                         tournament={"tiers": 2, "o_max": 3})
+    pool = irfix.darts_space()
+    result = run_tournament(config, pool=pool, cells=tiny.cells(), search_template=s_t, eval_template=e_t,
+                            data=tiny.data(), run_dir=tmp_path, progress=False)
+    assert [(g.tier, g.index) for g in result.games] == [(2, 0), (2, 1), (1, 0)]
+    for game in result.games[:2]:
+        assert all(len(v) == 3 for v in game.candidates.values())
+        assert all(len(v) == 2 for v in game.kept.values())           # top ⌈3/2⌉
+    final = result.games[2]
+    for key, labels in final.candidates.items():                     # union of the feeders' kept ops
+        assert set(labels) == set(result.games[0].kept[key]) | set(result.games[1].kept[key])
+    used = {e.op for _, c in result.genotype.cells for node, edges in c.nodes for e in edges}
+    assert used <= set(pool.labels)
+    assert (tmp_path / "tournament.json").exists() and (tmp_path / "genotype.geno").exists()

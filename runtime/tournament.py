@@ -1,0 +1,174 @@
+"""Tournament search over a dynamic operation pool (Algorithm 2, §4.5).
+
+Tier T (the bottom) holds 2^{T-1} independent games; each game gives every *edge set* a
+random sample of O_max ops from the pool and runs a full ICDARTS search from scratch. A game
+keeps the top half of each edge set's ops, ranked by learned α; the two feeder games of a
+game in the tier above are merged (set union). Tier 1 is a single game whose discretised α
+is the final genotype. With T = 3: 4 → 2 → 1 games, 7 searches (ambiguity A13).
+
+Edge-set granularity (A14): ``node`` (default) gives one candidate list per (cell type,
+node), shared by the node's incoming edges, so every selection rule works unchanged; ``cell``
+gives one list per cell type. An op's score is the mean, over the set's incoming edges, of
+its relaxed weight (per-edge softmax for DARTS cells, node-level for I-DARTS/XDARTS); the
+special op of the zero configuration is never ranked or kept by the tournament itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from genolang.compiler.experiment import ExperimentConfig
+from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate, OpSpace
+from genolang.errors import ConfigError
+
+__all__ = ["EdgeSets", "Game", "TournamentResult", "initial_sets", "merge_sets", "rank_sets",
+           "cells_with", "run_tournament"]
+
+# (cell type, node) -> op labels; with "cell" granularity node is "*".
+EdgeSets = dict[tuple[str, str], tuple[str, ...]]
+
+
+@dataclass
+class Game:
+    tier: int
+    index: int
+    candidates: EdgeSets
+    kept: EdgeSets | None = None
+    genotype: Genotype | None = None
+    run_dir: Path | None = None
+
+
+@dataclass
+class TournamentResult:
+    genotype: Genotype
+    games: list[Game] = field(default_factory=list)
+
+
+def _keys(cells: Mapping[str, CellSpec], granularity: str) -> list[tuple[str, str]]:
+    if granularity == "node":
+        return [(name, node) for name, cell in cells.items() for node in cell.nodes]
+    if granularity == "cell":
+        return [(name, "*") for name in cells]
+    raise ConfigError(f"tournament granularity `{granularity}` is not supported",
+                      hint="candidate lists live on cell nodes: use `node` or `cell`")
+
+
+def initial_sets(cells: Mapping[str, CellSpec], pool: OpSpace, o_max: int, rng: random.Random,
+                 granularity: str = "node") -> EdgeSets:
+    """A random sample (without replacement) of ``o_max`` pool ops for every edge set, in pool order."""
+    labels = pool.labels
+    k = min(o_max, len(labels))
+    out: EdgeSets = {}
+    for key in _keys(cells, granularity):
+        chosen = set(rng.sample(labels, k))
+        out[key] = tuple(label for label in labels if label in chosen)
+    return out
+
+
+def merge_sets(a: EdgeSets, b: EdgeSets, pool: OpSpace) -> EdgeSets:
+    """Set union per edge set, in pool order (duplicates collapse)."""
+    order = {label: i for i, label in enumerate(pool.labels)}
+    return {key: tuple(sorted(set(a[key]) | set(b[key]), key=order.__getitem__)) for key in a}
+
+
+def cells_with(cells: Mapping[str, CellSpec], sets: EdgeSets, pool: OpSpace, tag: str) -> dict[str, CellSpec]:
+    """The search cells with each node's candidates replaced by its edge set's ops."""
+    out = {}
+    for name, cell in cells.items():
+        candidates = []
+        for node in cell.nodes:
+            labels = sets.get((name, node)) or sets[(name, "*")]
+            ops = tuple((label, pool.impl(label)) for label in labels)
+            candidates.append((node, OpSpace(f"{pool.name}.{tag}.{name}.{node}", ops)))
+        out[name] = dataclasses.replace(cell, candidates=tuple(candidates))
+    return out
+
+
+def rank_sets(search_net, cells: Mapping[str, CellSpec], sets: EdgeSets) -> EdgeSets:
+    """Keep the top ⌈n/2⌉ ops of every edge set by mean relaxed weight over its edges."""
+    from genolang.compiler.build.ops import candidate_ops
+    from genolang.compiler.build.supernet import relax
+
+    scores: dict[tuple[str, str], dict[str, list[float]]] = {key: {} for key in sets}
+    with torch.no_grad():
+        for name, cell in cells.items():
+            alphas = search_net.alpha(name)
+            for node in cell.nodes:
+                key = (name, node) if (name, node) in sets else (name, "*")
+                weights = relax(cell, alphas[node]).mean(dim=0)     # mean over incoming edges
+                labels = [label for label, _ in candidate_ops(cell, node)]
+                for label, w in zip(labels, weights.tolist()):
+                    if label in sets[key]:
+                        scores[key].setdefault(label, []).append(w)
+    kept: EdgeSets = {}
+    for key, labels in sets.items():
+        mean = {label: sum(v) / len(v) for label, v in scores[key].items()}
+        keep = math.ceil(len(labels) / 2)
+        best = sorted(labels, key=lambda label: -mean.get(label, float("-inf")))[:keep]
+        kept[key] = tuple(label for label in labels if label in best)
+    return kept
+
+
+def _play(game: Game, config: ExperimentConfig, cells, pool, search_template, eval_template, data,
+          run_root: Path | None, progress: bool) -> None:
+    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.search import CyclicSearch
+    from genolang.runtime.progress import Progress
+
+    tag = f"t{game.tier}g{game.index}"
+    game_cells = cells_with(cells, game.candidates, pool, tag)
+    run_dir = RunDir(run_root / tag) if run_root is not None else None
+    if run_dir is not None:
+        run_dir.save_config(config)
+    total = config.search.pretrain_epochs + config.search.epochs
+    search = CyclicSearch(config.with_overrides(seed=config.seed + 1000 * game.tier + game.index),
+                          search_template=search_template, eval_template=eval_template, cells=game_cells,
+                          data=data, run_dir=run_dir, progress=Progress(total, enabled=progress))
+    if run_dir is not None and run_dir.checkpoint_path.exists():
+        search.resume_from(run_dir.checkpoint_path)      # a finished or interrupted game
+    result = search.run()
+    game.genotype = result.genotype
+    game.run_dir = run_dir.path if run_dir else None
+    game.kept = rank_sets(search.search_net, game_cells, game.candidates)
+
+
+def run_tournament(config: ExperimentConfig, *, pool: OpSpace, cells: Mapping[str, CellSpec],
+                   search_template: NetworkTemplate, eval_template: NetworkTemplate, data,
+                   run_dir: str | Path | None = None, progress: bool = True) -> TournamentResult:
+    """Algorithm 2. ``cells`` give topology, selection rule and zero configuration; their
+    candidate lists are replaced by the tournament's. Each game runs in ``run_dir/t<tier>g<r>``
+    (rerunning resumes finished and interrupted games from their checkpoints)."""
+    t = config.tournament
+    if t is None:
+        raise ConfigError("the experiment has no `tournament` settings")
+    rng = random.Random(config.seed)
+    # genotypes name their ops by pool label, so the pool is their space
+    config = config.with_overrides(**{"templates.space": pool.name})
+    root = Path(run_dir) if run_dir is not None else None
+    games: list[Game] = []
+    tier_games = [Game(t.tiers, r, initial_sets(cells, pool, t.o_max, rng, t.granularity))
+                  for r in range(2 ** (t.tiers - 1))]
+    for tier in range(t.tiers, 0, -1):
+        if tier < t.tiers:
+            tier_games = [Game(tier, r, merge_sets(tier_games[2 * r].kept, tier_games[2 * r + 1].kept, pool))
+                          for r in range(len(tier_games) // 2)]
+        for game in tier_games:
+            _play(game, config, cells, pool, search_template, eval_template, data, root, progress)
+            games.append(game)
+    final = tier_games[0].genotype
+    if root is not None:
+        summary = [{"tier": g.tier, "game": g.index,
+                    "candidates": {f"{c}.{n}": list(v) for (c, n), v in g.candidates.items()},
+                    "kept": {f"{c}.{n}": list(v) for (c, n), v in (g.kept or {}).items()}} for g in games]
+        (root / "tournament.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        from genolang.runtime.rundir import RunDir
+        RunDir(root).save_genotype(final)
+    return TournamentResult(final, games)
