@@ -48,6 +48,7 @@ import ast
 import dataclasses
 import json
 import re
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -218,10 +219,10 @@ def _describe(node: ast.AST) -> str:
 
 def _py_statement(text: str, file: str) -> tuple[_Py, ast.Call, str | None]:
     """Parse ``[NAME =] Callee(...)`` and return the call and the assigned name."""
-    text = text.strip()
+    text = textwrap.dedent(text).rstrip()  # keeps line numbers; columns count from the common indent
     remember_source(file, text)
     py = _Py(text, file)
-    if not text:
+    if not text.strip():
         raise SpecSyntaxError("empty genotype text", hint="pass e.g. \"Genotype(normal=[...], ...)\"")
     try:
         tree = ast.parse(text, filename=file, mode="exec")

@@ -12,7 +12,7 @@ import strategies as gs  # noqa: E402
 
 from genolang.grammar import parse, print_module, syntax as S  # noqa: E402
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _module(item) -> S.Module:
