@@ -431,8 +431,9 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
 
 
 def resolve_genotype(program, genotype: str | Genotype | None) -> Genotype:
-    """A genotype object, a name in ``program``, or a ``.geno`` file (``file.geno`` holding
-    one genotype, or ``file.geno:NAME``); None: the only/first genotype of ``program``."""
+    """A genotype object, a name in ``program``, a ``.geno`` file (``file.geno`` holding one
+    genotype, or ``file.geno:NAME``) or a search run directory (its ``genotype.geno``);
+    None: the only/first genotype of ``program``."""
     from genolang.compiler.lower import load
 
     if isinstance(genotype, Genotype):
@@ -442,6 +443,8 @@ def resolve_genotype(program, genotype: str | Genotype | None) -> Genotype:
     if genotype in program.genotypes:
         return program.genotypes[genotype]
     path, _, name = genotype.partition(":") if not Path(genotype).exists() else (genotype, "", "")
+    if Path(path).is_dir():                       # a search run directory: its final genotype
+        path = str(Path(path) / "genotype.geno")
     if Path(path).exists():
         other = load(path)
         return _pick(other.genotypes, other, name or None)

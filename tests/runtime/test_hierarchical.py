@@ -203,3 +203,4 @@ def test_cli_end_to_end(tmp_path):
     assert from_file.name == "micro" and from_file.macro is None
     edges = lambda geno: {k: {n: set(e) for n, e in c.nodes} for k, c in geno.cells}
     assert edges(from_file) == edges(g)
+    assert resolve_genotype(load(spec), str(run)).macro == g.macro      # a run directory
