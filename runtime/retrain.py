@@ -196,6 +196,7 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
                         progress=Progress(config.retrain.epochs, enabled=progress))
     if rd is not None:
+        rd.lock()
         if resume and rd.checkpoint_path.exists():
             trainer.load_state_dict(load_checkpoint(rd.checkpoint_path, map_location=trainer.device))
             rd.truncate_metrics_from(trainer.next_epoch)

@@ -167,6 +167,29 @@ class RunDir:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
 
+    # -- exclusivity ------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Hold an exclusive lock on the run directory for this process's lifetime, so a
+        second search or resume of the same run fails early instead of interleaving writes."""
+        if not self.writer or getattr(self, "_lock", None) is not None:
+            return
+        import fcntl
+
+        handle = open(self.path / ".lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            from genolang.errors import RunError
+            raise RunError(f"{self.path} is in use by another running process") from None
+        self._lock = handle
+
+    def unlock(self) -> None:
+        handle = getattr(self, "_lock", None)
+        if handle is not None:
+            handle.close()
+            self._lock = None
+
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
@@ -179,3 +202,4 @@ class RunDir:
     def close(self) -> None:
         if self._tb:
             self._tb.close()
+        self.unlock()

@@ -512,6 +512,7 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
                             cells=cells, data=data, run_dir=rd, progress=Progress(total, enabled=progress))
     if rd is not None:
+        rd.lock()
         if resume and rd.checkpoint_path.exists():
             searcher.resume_from(rd.checkpoint_path)
         else:

@@ -72,5 +72,5 @@ def search(
             result = start_search(spec, experiment=experiment, out=out, overrides=overrides, progress=not quiet)
     except SearchInterrupted as stop:
         typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
-        raise typer.Exit(130)
+        raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")

@@ -87,7 +87,7 @@ def train(
                                   progress=not quiet, test_every=test_every, spec_path=spec_path)
     except SearchInterrupted as stop:
         typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
-        raise typer.Exit(130)
+        raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     _print_metrics(result.metrics)
     if result.run_dir is not None:
         typer.echo(f"run: {result.run_dir}")
