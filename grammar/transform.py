@@ -5,7 +5,7 @@ from __future__ import annotations
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
-from genolang.errors import Span
+from genolang.errors import Span, SpecSyntaxError
 
 from . import syntax as S
 
@@ -117,6 +117,9 @@ class ToAst(Transformer):
         return tuple(p for p in c if p is not None)
 
     def stride2(self, meta, c):
+        if int(c[0]) != 2:
+            raise SpecSyntaxError(f"an op has a stride-1 body and at most an `on stride 2` form, not `on stride {c[0]}`",
+                                  self._tok(c[0]), hint="cells use strides 1 and 2 only; write `on stride 2 = ...`")
         return (int(c[0]), c[1], self._tok(c[0]))
 
     def op_def(self, meta, c):

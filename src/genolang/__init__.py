@@ -2,6 +2,14 @@
 
 __version__ = "0.1.0"
 
-from genolang.api import compile_eval, compile_search, genotype_text, load, loads  # noqa: E402
-
 __all__ = ["load", "loads", "compile_search", "compile_eval", "genotype_text", "__version__"]
+
+
+def __getattr__(name: str):
+    # The API pulls in torch and the compiler; importing it lazily keeps `geno fmt` and
+    # `geno --help` quick.
+    if name in __all__:
+        from genolang import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'genolang' has no attribute {name!r}")

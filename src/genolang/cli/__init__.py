@@ -61,7 +61,10 @@ def report(exc: GenolangError) -> int:
 def main() -> None:
     _load_commands()
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click returns the code of `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except GenolangError as exc:
         sys.exit(report(exc))
     except KeyboardInterrupt:
