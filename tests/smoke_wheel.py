@@ -22,7 +22,7 @@ import genolang.runtime  # noqa: E402,F401
 from genolang.compiler.load import STDLIB  # noqa: E402
 
 assert (Path(genolang.grammar.__file__).parent / "geno.lark").is_file(), "grammar missing from the wheel"
-assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["ops.geno", "spaces.geno"], "stdlib missing"
+assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["cifar.geno", "ops.geno", "spaces.geno"], "stdlib missing"
 
 spec = """
 use "spaces.geno"
