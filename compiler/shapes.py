@@ -16,6 +16,7 @@ Cell lookup: a slot's cell ``t`` in stage ``K`` is looked up as ``stageK.t`` fir
 stage of slot ``i`` is 1 + the number of reduction slots before ``i``.
 
 A node without edges (a genotype may have one) is a zero tensor of the node's shape.
+A slot reduces when the slot or its cell says so.
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ def _span(*candidates: Span | None) -> Span | None:
 
 def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool) -> tuple[tuple[EdgePlan, ...], HW, int]:
     """Check every edge of a cell; returns the edges, the output resolution and channels."""
+    if len(cell.inputs) != 2:
+        raise CompileError(f"cell `{cell.name}` has {len(cell.inputs)} inputs; a cell reads exactly two "
+                           "(the outputs of the two previous cells)", cell.span)
     hw_node = _strided(hw_in, 2) if reduction else hw_in
     states: dict[str, HW] = {name: hw_in for name in cell.inputs}
     plans = []

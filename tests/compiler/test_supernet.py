@@ -170,3 +170,10 @@ def test_unknown_cell_name():
 def test_odd_resolution_before_factorized_reduce():
     with pytest.raises(CompileError, match="even"):
         make(template=irfix.tiny_template(input_shape=(3, 14, 14)))
+
+
+def test_cells_read_exactly_two_inputs():
+    cells = irfix.darts_cells(nodes=2)
+    cells["normal"] = dataclasses.replace(cells["normal"], inputs=("c1",))
+    with pytest.raises(CompileError, match="exactly two"):
+        make(cells=cells)
