@@ -62,3 +62,19 @@ def test_onnx_export_without_onnx_is_a_clear_error(tmp_path):
 def test_unknown_export_format(tmp_path):
     with pytest.raises(CompileError, match="unknown export format"):
         export_network(torch.nn.Identity(), (3, 4, 4), "tflite", tmp_path / "x")
+
+
+def test_geno_compile_cli(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from genolang.cli import app
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "icdarts" / "digits.geno"
+    out = tmp_path / "net.pt"
+    result = CliRunner().invoke(app, ["compile", str(spec), "--batch", "2", "--export", "torchscript",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "parameters" in result.output and "multiply-adds" in result.output
+    assert out.exists()
