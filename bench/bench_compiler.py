@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -117,17 +118,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retrain-batch", type=int, default=96)
     parser.add_argument("--threads", type=int, help="torch intra-op threads (CPU)")
     parser.add_argument("--only", choices=["search", "retrain"])
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"device {device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
-          f"bf16 {args.bf16}  channels_last {args.channels_last}")
-    if args.only in (None, "search"):
+    if not args.quiet:
+        print(f"device {device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
+              f"bf16 {args.bf16}  channels_last {args.channels_last}")
+    if args.only is None:
+        # One process per network, so each starts from a clean allocator and its peak
+        # memory is its own (a freed CPU heap is not returned to the OS).
+        forwarded = list(argv if argv is not None else sys.argv[1:])
+        for name in ("search", "retrain"):
+            subprocess.run([sys.executable, __file__, *forwarded, "--only", name, "--quiet"], check=True)
+        return
+    if args.only == "search":
         net = SearchNetwork(irfix.search_template(), irfix.darts_cells(), generator=torch.Generator().manual_seed(0))
         run("search", net, args.batch or args.search_batch, args, device)
-        del net
-    if args.only in (None, "retrain"):
+    if args.only == "retrain":
         net = EvalNetwork(irfix.retrain_template(drop_path=0.2), irfix.darts_v2())
         run("retrain", net, args.batch or args.retrain_batch, args, device)
 
