@@ -25,7 +25,7 @@ from torch import nn
 from genolang.compiler.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
 from genolang.compiler.shapes import NetworkPlan, format_plan
 
-__all__ = ["NetworkSummary", "build_network", "summarize", "format_summary", "count_mult_adds",
+__all__ = ["NetworkSummary", "build_network", "summarize", "summary", "format_summary", "count_mult_adds",
            "activation_bytes"]
 
 SIDE_HEADS = ("aux_head.", "distill_heads.")
@@ -143,6 +143,9 @@ def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapp
     return NetworkSummary(template.name, kind, params, params_with_heads, sum(p.numel() for p in net.parameters()
                                                                                 if id(p) in arch),
                           mult_adds, batch, act, net.plan)
+
+
+summary = summarize          # the name the CLI brief uses
 
 
 def _mega(n: int) -> str:

@@ -177,3 +177,13 @@ def test_cells_read_exactly_two_inputs():
     cells["normal"] = dataclasses.replace(cells["normal"], inputs=("c1",))
     with pytest.raises(CompileError, match="exactly two"):
         make(cells=cells)
+
+
+def test_stage_specific_cells_get_their_own_alpha():
+    cells = irfix.darts_cells(nodes=2)
+    cells["stage2.normal"] = cells["normal"]
+    net = SearchNetwork(tiny(), cells, trainable_ensemble=True)
+    assert [r.key for r in net.plan.cells] == ["normal", "reduce", "stage2.normal", "reduce", "normal"]
+    assert "alphas.stage2_normal.n1" in dict(net.named_parameters())
+    assert set(dict(net.genotype().cells)) == {"normal", "reduce", "stage2.normal"}
+    assert any(p is net.ensemble_logits for p in net.weight_parameters())
