@@ -466,6 +466,8 @@ class CyclicSearch:
         return {
             "version": CHECKPOINT_VERSION,
             "next_epoch": self.next_epoch,
+            "phase": ("pretrain" if self.next_epoch < self.search_cfg.pretrain_epochs
+                      else "search" if self.next_epoch < self.total_epochs else "done"),
             "config": self.config.model_dump(mode="json"),
             "search_net": self.search_net.state_dict(),
             "alpha": [a.detach().clone() for a in self.alpha],

@@ -129,7 +129,7 @@ def test_cosine_schedule():
 
 def test_run_directory_contents(tmp_path):
     s_t, e_t = tiny.templates()
-    result = run_search(tiny.config(name="tiny"), search_template=s_t, eval_template=e_t,
+    result = run_search(tiny.config(name="tiny", channels_last=True), search_template=s_t, eval_template=e_t,
                         cells=tiny.cells(), data=tiny.data(), run_dir=tmp_path / "run", progress=False)
     run = tmp_path / "run"
     for name in ("config.json", "metrics.jsonl", "genotypes.jsonl", "genotype.geno", "genotype.json",
@@ -142,6 +142,17 @@ def test_run_directory_contents(tmp_path):
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     for key in ("search_net", "alpha", "eval_net", "pool", "opt_w", "opt_alpha", "opt_e", "rng", "next_epoch"):
         assert key in state
+    assert state["phase"] == "done" and state["next_epoch"] == 3
+
+
+def test_nni_regulariser_decays_to_zero():
+    search = make(algorithm={"regular_coeff": 5.0, "regular_ratio": 0.5}, search={"epochs": 4})
+    assert search._regular_weight(0) == pytest.approx(5.0)
+    assert search._regular_weight(1) == pytest.approx(2.5)
+    assert search._regular_weight(3) == 0.0
+    from genolang.runtime.netlink import regularizer_loss
+    loss = regularizer_loss(search.alpha_layout())
+    assert loss > 0 and torch.autograd.grad(loss, search.alpha)[0].abs().sum() > 0
 
 
 def test_tournament_two_tiers(tmp_path):
