@@ -325,7 +325,7 @@ class CyclicSearch:
         e_t = None
         eval_on_train = route.we_split == "train"
         joint = eval_on_train and not shared
-        if route.ws_kd or eval_on_train:
+        if route.ws_kd or joint:   # E as the teacher of w_S, and/or trained on this batch
             with torch.set_grad_enabled(joint):
                 e_t = E(x_t)
         obj_t = objectives(route, s_train=s_t, e_train=e_t, y_train=y_t)

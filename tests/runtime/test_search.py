@@ -86,8 +86,11 @@ def test_each_step_moves_only_its_group(route):
     assert all(not torch.equal(p0, p) for p0, p in zip(a0, frozen_w.alpha))
 
 
-def test_cdarts_shares_stem_and_heads():
-    search = make(algorithm={"name": "cdarts"}, search={"epochs": 1, "test_every": 0})
+@pytest.mark.parametrize("algorithm", [{"name": "cdarts"}, {"route": "B1", "share_stem_heads": True}])
+def test_shared_stem_and_heads(algorithm):
+    """CDARTS shares stem and heads; with w_E on the train split E is recomputed after the
+    w_S step (otherwise autograd fails on the in-place update of the shared weights)."""
+    search = make(algorithm=algorithm, search={"epochs": 1, "test_every": 0})
     search.run()
     assert search.eval_net.stem is search.search_net.stem
     assert search.eval_net.distill_heads is search.search_net.distill_heads
