@@ -72,8 +72,8 @@ def bench_search(args, program, device) -> None:
     search.regenerate_eval_net(config.search.e_lr)
     search.search_net.train()
     search.eval_net.train()
-    from genolang.runtime.search import _Meter
-    meter = _Meter()
+    from genolang.runtime.meter import Meter
+    meter = Meter()
     d = search.data
     times = _time(lambda: search.cyclic_step(d.train_x, d.train_y, d.val_x, d.val_y, meter),
                   args.steps, args.warmup, device)

@@ -40,6 +40,7 @@ from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everyth
 from genolang.runtime.genotext import genotype_json, genotype_summary
 from genolang.runtime.latency import expected_latency
 from genolang.runtime.losses import Route, objectives
+from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
@@ -112,29 +113,6 @@ def _clip(params: list[nn.Parameter], max_norm: float) -> None:
 def _zero(params: list[nn.Parameter]) -> None:
     for p in params:
         p.grad = None
-
-
-class _Meter:
-    """Sums of detached scalars; synchronised with the host once, at the end of an epoch."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, Tensor] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, key: str, value: Tensor, count: int = 1) -> None:
-        value = value.detach()
-        self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
-        self.counts[key] = self.counts.get(key, 0) + count
-
-    def add_correct(self, key: str, logits: Tensor, y: Tensor) -> None:
-        self.add(key, (logits.detach().argmax(1) == y).sum(), len(y))
-
-    def means(self) -> dict[str, float]:
-        if not self.sums:
-            return {}
-        keys = list(self.sums)
-        values = torch.stack([self.sums[k].float() for k in keys]).tolist()  # one sync
-        return {k: v / max(self.counts[k], 1) for k, v in zip(keys, values)}
 
 
 class CyclicSearch:
@@ -249,7 +227,7 @@ class CyclicSearch:
     # ------------------------------------------------------------------------------ epochs
     def pretrain_epoch(self, epoch: int) -> dict[str, float]:
         """CE_S on train, α fixed (Algorithm 1's pre-training)."""
-        meter = _Meter()
+        meter = Meter()
         net = self.search_net.train()
         batches = self._batches("train", epoch, 0)
         for idx in batches[: self._limit(len(batches))]:
@@ -266,7 +244,7 @@ class CyclicSearch:
 
     def warmup_eval(self, epoch: int) -> dict[str, float]:
         """CE_E on the warm-up split (eq 3.5)."""
-        meter = _Meter()
+        meter = Meter()
         part = self.algo.warmup_split
         net = self.eval_net.train()
         for w in range(self.search_cfg.warmup_epochs):
@@ -282,7 +260,7 @@ class CyclicSearch:
                 meter.add("loss_E_warmup", loss)
         return meter.means()
 
-    def cyclic_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: _Meter,
+    def cyclic_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter,
                     regular_weight: float = 0.0) -> None:
         """One α step, one w_S step and one w_E step (Algorithm 1, or the configured route)."""
         S, E, route = self.search_net, self.eval_net, self.route
@@ -357,7 +335,7 @@ class CyclicSearch:
             meter.add_correct("acc_E", e_t.logits, y_t)
 
     def search_epoch(self, epoch: int, search_epoch: int) -> dict[str, float]:
-        meter = _Meter()
+        meter = Meter()
         train = self._batches("train", epoch, 1)
         val = self._batches("val", epoch, 2)
         steps = self._limit(min(len(train), len(val)))

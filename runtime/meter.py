@@ -1,0 +1,35 @@
+"""Epoch sums of per-step scalars, kept on the device.
+
+Adding a loss or a count never synchronises with the host; :meth:`Meter.means` does, once,
+at the end of an epoch (per-step ``.item()`` calls stall a GPU pipeline every step).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["Meter"]
+
+
+class Meter:
+    """Sums of detached scalars; synchronised with the host once, at the end of an epoch."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, key: str, value: Tensor, count: int = 1) -> None:
+        value = value.detach()
+        self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
+        self.counts[key] = self.counts.get(key, 0) + count
+
+    def add_correct(self, key: str, logits: Tensor, y: Tensor) -> None:
+        self.add(key, (logits.detach().argmax(1) == y).sum(), len(y))
+
+    def means(self) -> dict[str, float]:
+        if not self.sums:
+            return {}
+        keys = list(self.sums)
+        values = torch.stack([self.sums[k].float() for k in keys]).tolist()  # one sync
+        return {k: v / max(self.counts[k], 1) for k, v in zip(keys, values)}
