@@ -178,3 +178,28 @@ def test_tournament_two_tiers(tmp_path):
     used = {e.op for _, c in result.genotype.cells for node, edges in c.nodes for e in edges}
     assert used <= set(pool.labels)
     assert (tmp_path / "tournament.json").exists() and (tmp_path / "genotype.geno").exists()
+
+
+def test_cli_search_train_eval_sample(tmp_path):
+    """The commands end to end on the digits spec, cut to one step per epoch."""
+    from typer.testing import CliRunner
+
+    from genolang.cli import app
+
+    spec = str(Path(__file__).resolve().parents[2] / "specs" / "icdarts" / "digits.geno")
+    quick = ["--limit", "32", "--set", "data.test_limit=16", "--device", "cpu", "-q"]
+    runner = CliRunner()
+    out = runner.invoke(app, ["search", spec, "-o", str(tmp_path), "--epochs", "1", "--pretrain-epochs", "0",
+                              "--steps-per-epoch", "1", *quick])
+    assert out.exit_code == 0, out.output
+    run = tmp_path / "digits"
+    assert (run / "genotype.geno").exists()
+    out = runner.invoke(app, ["train", str(run), "-o", str(tmp_path), "--epochs", "1", "--steps-per-epoch", "1",
+                              *quick])
+    assert out.exit_code == 0, out.output
+    assert "test accuracy" in out.output and "latency" in out.output
+    retrain_run = next(p for p in tmp_path.iterdir() if p.name.endswith("-retrain"))
+    out = runner.invoke(app, ["eval", str(retrain_run)])
+    assert out.exit_code == 0 and "test accuracy" in out.output, out.output
+    out = runner.invoke(app, ["sample", spec, "--seed", "3"])
+    assert out.exit_code == 0 and "genotype random_3" in out.output, out.output
