@@ -3,11 +3,8 @@ the run directory, search or retrain. The CLI commands are thin wrappers around 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Mapping
-
-import torch
 
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
@@ -97,7 +94,6 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
                  overrides: Mapping[str, Any] | None = None, progress: bool = True):
     """Search as the spec's experiment says, in a new run directory under ``out``."""
     from genolang.runtime.rundir import new_run_dir
-    from genolang.runtime.search import run_search
 
     program = _program_load(spec)
     name, config = pick_experiment(program, experiment)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -90,7 +89,3 @@ def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = N
             loss = loss + route.kd(s_e.ensemble.detach(), e_e.ensemble)
         out.w_eval = loss
     return out
-
-
-def ce(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
-    return F.cross_entropy(logits, target, label_smoothing=label_smoothing)
