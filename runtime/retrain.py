@@ -198,7 +198,8 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     if rd is not None:
         rd.lock()
         if resume and rd.checkpoint_path.exists():
-            trainer.load_state_dict(load_checkpoint(rd.checkpoint_path, map_location=trainer.device))
+            # loaded to the CPU: RNG states must stay CPU tensors
+            trainer.load_state_dict(load_checkpoint(rd.checkpoint_path))
             rd.truncate_metrics_from(trainer.next_epoch)
         else:
             rd.save_config(config)

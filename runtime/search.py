@@ -477,7 +477,8 @@ class CyclicSearch:
         set_rng_state(state["rng"], self.generators)
 
     def resume_from(self, path: str | Path) -> None:
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        # loaded to the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
+        self.load_state_dict(load_checkpoint(path))
         if self.run_dir is not None:
             self.run_dir.truncate_metrics_from(self.next_epoch)
             self.run_dir.truncate_genotypes(self.next_epoch)
