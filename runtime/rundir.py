@@ -7,7 +7,8 @@
       config.json          the resolved ExperimentConfig
       metrics.jsonl        one JSON object per epoch (and a final record)
       genotypes/epoch_007.geno / .json   the genotype after every epoch
-      genotypes.jsonl      the same history, one line per epoch
+      genotypes.geno       all of them in one spec file (genotype <name>_epoch_007 ...)
+      genotypes.jsonl      the same history, one JSON line per epoch
       genotype.geno / genotype.json      the final genotype, with provenance
       checkpoint.pt        latest atomic checkpoint (resume from here)
       tb/                  TensorBoard scalars, only when tensorboard is importable
@@ -147,11 +148,34 @@ class RunDir:
         stem.with_suffix(".json").write_text(json.dumps(as_json, indent=1), encoding="utf-8")
         if text is not None:
             stem.with_suffix(".geno").write_text(text, encoding="utf-8")
+            if epoch is not None:
+                self._write_history_text()
         elif epoch is None:
             # No printer yet: keep the promised file name, holding the JSON form as a comment
             # block that a person can read (the front end cannot parse it back).
             body = "\n".join("# " + line for line in json.dumps(as_json, indent=1).splitlines())
             stem.with_suffix(".geno").write_text(body + "\n", encoding="utf-8")
+
+    def _write_history_text(self) -> None:
+        """``genotypes.geno``: every per-epoch genotype in one spec file (names made unique
+        per epoch), so ``geno diff`` and ``geno check`` can read the whole search path."""
+        uses: list[str] = []
+        bodies: list[str] = []
+        for path in sorted((self.path / "genotypes").glob("epoch_*.geno")):
+            epoch = path.stem.split("_")[1]
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for line in lines:
+                if line.startswith("use ") and line not in uses:
+                    uses.append(line)
+            body = [line for line in lines if not line.startswith("use ")]
+            for i, line in enumerate(body):
+                if line.startswith("genotype "):
+                    name = line.split()[1]
+                    body[i] = line.replace(f"genotype {name}", f"genotype {name}_epoch_{epoch}", 1)
+                    break
+            bodies.append("\n".join(body).strip())
+        text = "\n".join(uses) + "\n\n" + "\n\n".join(bodies) + "\n"
+        (self.path / "genotypes.geno").write_text(text, encoding="utf-8")
 
     def genotype_history(self) -> list[dict]:
         path = self.path / "genotypes.jsonl"
@@ -166,6 +190,13 @@ class RunDir:
         with open(self.path / "genotypes.jsonl", "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
+        removed = False
+        for path in (self.path / "genotypes").glob("epoch_*"):
+            if int(path.stem.split("_")[1]) >= keep_epochs_below:
+                path.unlink()
+                removed = True
+        if removed:
+            self._write_history_text()
 
     # -- exclusivity ------------------------------------------------------------------------
     def lock(self) -> None:

@@ -423,7 +423,8 @@ class CyclicSearch:
                   f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
                   f"share_stem_heads={a.share_stem_heads} delta={a.latency_delta:g}"
         name = self.config.name or "found"
-        space = self.config.templates.space or genotype.space
+        spaces = {cell.space_of(node).name for cell in self.cells.values() for node in cell.nodes}
+        space = self.config.templates.space or genotype.space or "+".join(sorted(spaces))
         provenance = ((("space", space),) if space else ()) + (
             ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
             ("epoch", str(search_epoch)), ("final", str(final).lower()),

@@ -84,6 +84,7 @@ def test_killed_search_resumes_to_the_same_genotypes(tmp_path):
     reference = _search(tmp_path / "reference")
 
     assert _history(killed) == _history(tmp_path / "reference")
+    assert (killed / "genotypes.geno").read_text() == (tmp_path / "reference" / "genotypes.geno").read_text()
     assert resumed.genotype.cells == reference.genotype.cells
     a = torch.load(killed / "checkpoint.pt", weights_only=False)["alpha"]
     b = torch.load(tmp_path / "reference" / "checkpoint.pt", weights_only=False)["alpha"]

@@ -140,6 +140,8 @@ def test_run_directory_contents(tmp_path):
         assert (run / name).exists(), name
     text = (run / "genotype.geno").read_text()
     assert "genotype tiny" in text and "provenance" in text and "seed" in text
+    history = (run / "genotypes.geno").read_text()
+    assert "genotype tiny_epoch_001" in history and "genotype tiny_epoch_002" in history
     assert [r["phase"] for r in result.metrics] == ["pretrain", "search", "search", "final"]
     assert not list(run.glob(".*.tmp"))
     state = torch.load(run / "checkpoint.pt", weights_only=False)
