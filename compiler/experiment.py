@@ -168,6 +168,7 @@ class RetrainConfig(_Frozen):
     grad_clip: float = Field(default=5.0, gt=0)
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     affine: bool = True
+    size_override: bool = False     # A26: Cream/NNI set wd and drop path from the parameter count
     latency_batches: int = Field(default=5, ge=0)   # batches timed for the s/batch figure
 
 

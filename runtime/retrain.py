@@ -29,7 +29,7 @@ from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
 from genolang.runtime.search import cosine_lr, resolve_device
 
-__all__ = ["RetrainResult", "Retrainer", "run_retrain", "evaluate"]
+__all__ = ["RetrainResult", "Retrainer", "run_retrain", "evaluate", "count_params", "size_override"]
 
 CHECKPOINT_VERSION = 1
 
@@ -39,6 +39,20 @@ class RetrainResult:
     metrics: dict[str, Any]
     run_dir: Path | None = None
     history: list[dict] = field(default_factory=list)
+
+
+def count_params(net: nn.Module) -> int:
+    """Parameters of the network without its auxiliary head (the figure papers report)."""
+    return sum(p.numel() for name, p in net.named_parameters() if not name.startswith("aux_head"))
+
+
+def size_override(params: int) -> tuple[float, float]:
+    """(weight decay, drop path) by model size, as the Cream/NNI CIFAR retrain scripts do (A26)."""
+    if params < 3_000_000:
+        return 3e-4, 0.2
+    if params < 3_500_000:
+        return 3e-4, 0.3
+    return 5e-4, 0.3
 
 
 @torch.no_grad()
@@ -92,6 +106,9 @@ class Retrainer:
                                             cutout=self.cfg.cutout)
         self.test_tf = Augment.for_dataset(dataset, train=False)
         self.params = [p for p in net.parameters() if p.requires_grad]
+        if self.cfg.size_override:
+            wd, dp = size_override(count_params(net))
+            self.cfg = self.cfg.model_copy(update={"wd": wd, "drop_path": dp})
         self.opt = torch.optim.SGD(self.params, lr=self.cfg.lr, momentum=self.cfg.momentum,
                                    weight_decay=self.cfg.wd, foreach=True)
         self.next_epoch = 0
@@ -168,7 +185,7 @@ class Retrainer:
         final = dict(history[-1]) if history else evaluate(self.net, self.test_x, self.test_y, self.test_tf,
                                                             max(self.cfg.batch, 256), self.channels_last)
         final["latency_s_per_batch"] = self.latency
-        final["params"] = sum(p.numel() for n, p in self.net.named_parameters() if not n.startswith("aux_head"))
+        final["params"] = count_params(self.net)
         final["phase"] = "final"
         final["epoch"] = self.cfg.epochs
         if self.run_dir is not None:

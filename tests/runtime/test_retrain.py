@@ -94,3 +94,13 @@ def test_retrain_resume_matches_uninterrupted(tmp_path):
     result = resumed.run()
     assert result.metrics["acc_test"] == full.metrics["acc_test"]
     assert result.metrics["loss_test"] == pytest.approx(full.metrics["loss_test"], abs=0)
+
+
+def test_size_override_follows_the_cream_scripts():
+    from genolang.runtime.retrain import size_override
+    assert size_override(2_900_000) == (3e-4, 0.2)
+    assert size_override(3_000_000) == (3e-4, 0.3)
+    assert size_override(3_600_000) == (5e-4, 0.3)
+    trainer = Retrainer(config(epochs=1, size_override=True), template=template(), genotype=irfix.darts_v2(),
+                        dataset=dataset())
+    assert (trainer.cfg.wd, trainer.cfg.drop_path) == (3e-4, 0.2)       # a tiny network
