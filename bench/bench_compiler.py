@@ -70,7 +70,9 @@ def _sync(device: torch.device) -> None:
 def run(name: str, net: torch.nn.Module, batch: int, args, device: torch.device) -> None:
     baseline = _reset_peak(device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-    net = net.to(device, memory_format=memory_format).train()
+    net = net.to(device).train()
+    if args.channels_last:
+        net.use_channels_last()
     shape = net.plan.template.input_shape
     x = torch.randn(batch, *shape, device=device).to(memory_format=memory_format)
     y = torch.randint(0, net.plan.template.classes, (batch,), device=device)

@@ -165,6 +165,18 @@ class CellNetwork(nn.Module):
         else:
             self.register_buffer("ensemble_logits", logits)
         self._cell_list = list(self.cells)
+        self._memory_format: torch.memory_format | None = None
+
+    def use_channels_last(self, enabled: bool = True) -> "CellNetwork":
+        """Run in channels-last memory format (weights now, inputs at every forward).
+
+        On CPU this is the fast layout for depthwise convolutions (about 1.7x per search
+        step in bench/bench_compiler.py); on GPU it helps under bf16/fp16 autocast.
+        """
+        fmt = torch.channels_last if enabled else torch.contiguous_format
+        self.to(memory_format=fmt)
+        self._memory_format = fmt
+        return self
 
     def cell_weights(self) -> list[Sequence[torch.Tensor] | None]:
         """Per-cell node weights for this forward pass (None for discrete cells)."""
@@ -172,6 +184,8 @@ class CellNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor, weights: list | None = None) -> NetOutput:
         weights = self.cell_weights() if weights is None else weights
+        if self._memory_format is not None and x.dim() == 4:
+            x = x.contiguous(memory_format=self._memory_format)
         s0 = s1 = self.stem(x)
         side: list[torch.Tensor] = []
         aux = None

@@ -187,3 +187,13 @@ def test_stage_specific_cells_get_their_own_alpha():
     assert "alphas.stage2_normal.n1" in dict(net.named_parameters())
     assert set(dict(net.genotype().cells)) == {"normal", "reduce", "stage2.normal"}
     assert any(p is net.ensemble_logits for p in net.weight_parameters())
+
+
+def test_channels_last_computes_the_same():
+    net = make()
+    x = torch.randn(B, 3, 16, 16)
+    net.eval()
+    expected = net(x).logits
+    net.use_channels_last()
+    torch.testing.assert_close(net(x).logits, expected, rtol=1e-4, atol=1e-5)
+    net.train()(x).logits.sum().backward()
