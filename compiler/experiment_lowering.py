@@ -48,7 +48,7 @@ def _find(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
 
 
 def lower_experiment(definition: S.ExperimentDef, lowerer):
-    from .lower import Experiment
+    from .lower import Experiment, header_span
     from .experiment import ExperimentConfig
 
     settings = settings_tree(definition.entries)
@@ -78,7 +78,7 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
                 if model is not None:
                     hint = did_you_mean(loc[-1], model.model_fields) or "known settings: " + ", ".join(model.model_fields)
                 message = f"experiment `{definition.name}`: unknown setting `{field}`"
-            found.append(SpecSemanticError(message, node.span if node else definition.span, hint=hint))
+            found.append(SpecSemanticError(message, header_span(node.span if node else definition.span), hint=hint))
         raise found[0] if len(found) == 1 else ErrorGroup(found)
     _check_references(config, definition, lowerer)
     return Experiment(definition.name, settings, config, definition.span)

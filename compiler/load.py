@@ -56,7 +56,10 @@ def resolve_use(path: str, importer: str) -> Path:
 
 def load_table(main: S.Module) -> SymbolTable:
     table = SymbolTable(main.file)
-    _collect(main, table, stack=[main.file])
+    # imports are keyed by resolved path, so the main file is too: a cycle back to it is then
+    # reported as a cycle instead of loading the main file a second time
+    key = main.file if main.file.startswith("<") else str(Path(main.file).resolve())
+    _collect(main, table, stack=[key])
     return table
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genolang.errors import ErrorGroup, GenolangError, SpecSemanticError, did_you_mean
+from genolang.errors import SOURCES, ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 
 from . import ir
@@ -97,9 +97,11 @@ class _Lowerer:
             raise SpecSemanticError(f"unknown space `{name}`", span,
                                     hint=did_you_mean(name, self.defs["space"]) or "define it with `space NAME { ... }`")
         if name in self._space_stack:
-            path = " -> ".join(self._space_stack[self._space_stack.index(name):] + [name])
-            raise SpecSemanticError(f"space `{name}` is defined in terms of itself: {path}", definition.span,
-                                    hint="a space cannot include itself")
+            members = self._space_stack[self._space_stack.index(name):]
+            path = " -> ".join(members + [name])
+            raise cycle_error("space", members, f"space `{name}` is defined in terms of itself: {path}",
+                              header_span(definition.span), hint="a space cannot include itself, directly or "
+                              "through other spaces")
         self._space_stack.append(name)
         try:
             ops = self.space_expr(definition.expr)
@@ -148,12 +150,14 @@ class _Lowerer:
         if definition.like is None:
             return list(definition.body)
         if definition.like not in self.defs["cell"]:
-            raise SpecSemanticError(f"unknown cell `{definition.like}`", definition.span,
+            raise SpecSemanticError(f"unknown cell `{definition.like}`", header_span(definition.span),
                                     hint=did_you_mean(definition.like, self.defs["cell"]) or "define the base cell first")
         if definition.like in seen + (name,):
-            path = " -> ".join(seen + (name, definition.like))
-            raise SpecSemanticError(f"cells inherit from each other in a cycle: {path}", definition.span,
-                                    hint="remove one `like`")
+            chain = seen + (name,)
+            members = chain[chain.index(definition.like):]
+            path = " -> ".join(members + (definition.like,))
+            raise cycle_error("cell", members, f"cells inherit from each other in a cycle: {path}",
+                              header_span(definition.span), hint="remove one `like`")
         return self._cell_body(definition.like, seen + (name,)) + list(definition.body)
 
     def cell(self, name: str) -> ir.CellSpec:
@@ -235,7 +239,13 @@ class _Lowerer:
                         f"to its inputs", stmt.span,
                         hint=f"give `{impl.name}` a stride-2 form (`on stride 2 = subsample >> ...`) "
                              f"or use `s` as a stride in its body",
-                        notes=[(f"`{impl.name}` is defined here", impl.span)] if impl.span.known else ())
+                        notes=self._op_note(impl))
+
+    def _op_note(self, impl: ir.OpImpl):
+        """A note pointing at the definition of the op behind ``impl`` (else at its use)."""
+        definition = self.defs["op"].get(impl.name)
+        span = definition.span if definition is not None else impl.span
+        return [(f"`{impl.name}` is defined here", header_span(span))] if span is not None and span.known else []
 
     # ------------------------------------------------------------------ networks
     def network(self, name: str) -> ir.NetworkTemplate:
@@ -276,7 +286,10 @@ class _Lowerer:
             cell = cycle[i % len(cycle)] if cycle else ("reduce" if reduction else "normal")
             replacement = None
             if i in replaces:
-                replacement = self.ops.instantiate(replaces[i].expr).expr_for(2 if reduction else 1)
+                impl = self.ops.instantiate(replaces[i].expr, "replacement")
+                # A replacement is a fixed operation: at a reduction slot it takes stride 2 through
+                # `s` or an `on stride 2` form, or else it states its own strides (`stride=2`).
+                replacement = impl.expr_for(2) if reduction and impl.supports_stride(2) else impl.body
             slots.append(ir.Slot(None if replacement is not None else cell, replacement, reduction))
         for index, stmt in replaces.items():
             if not 0 <= index < count:
@@ -363,13 +376,44 @@ def _space_name(expr: S.SpaceExpr) -> str:
 
 
 def _unique(errors: list[GenolangError]) -> list[GenolangError]:
-    seen, out = set(), []
+    """Drop repeated errors, and report a definition cycle once (not once per member)."""
+    seen, cycles, out = set(), set(), []
     for e in errors:
         key = (e.message, e.span)
-        if key not in seen:
-            seen.add(key)
-            out.append(e)
+        cycle = getattr(e, "cycle", None)
+        if key in seen or (cycle is not None and cycle in cycles):
+            continue
+        seen.add(key)
+        if cycle is not None:
+            cycles.add(cycle)
+        out.append(e)
     return out
+
+
+def cycle_error(kind: str, members, message: str, span, **kw) -> SpecSemanticError:
+    """An error about a definition cycle; the same cycle found from another member is dropped."""
+    error = SpecSemanticError(message, span, **kw)
+    error.cycle = (kind, frozenset(members))
+    return error
+
+
+def header_span(span):
+    """The first line of a definition (``cell reduce like normel {``) for a multi-line span, so that
+    the caret underlines the header rather than one character."""
+    if span is None or not span.known or span.end_line == span.line:
+        return span
+    text = SOURCES.get(span.file)
+    if text is None:
+        return span
+    lines = text.splitlines()
+    if not 0 < span.line <= len(lines):
+        return span
+    header = lines[span.line - 1][span.column - 1:].split("#")[0].rstrip()
+    if header.endswith("{"):
+        header = header[:-1].rstrip()
+    if not header:
+        return span
+    return Span(span.file, span.line, span.column, span.line, span.column + len(header))
 
 
 __all__ = ["Program", "Experiment", "load", "loads", "lower", "SPECIAL_OPS"]

@@ -109,9 +109,11 @@ class OpLowering:
         op = self.ops[call.name]
         if call.name in stack:
             path = " -> ".join(stack[stack.index(call.name):] + (call.name,))
-            raise SpecSemanticError(f"operation `{call.name}` is defined in terms of itself: {path}",
-                                    call.span, hint="an op body cannot call itself, directly or through other ops",
-                                    notes=[(f"`{call.name}` is defined here", op.span)])
+            error = SpecSemanticError(f"operation `{call.name}` is defined in terms of itself: {path}",
+                                      call.span, hint="an op body cannot call itself, directly or through other ops",
+                                      notes=[(f"`{call.name}` is defined here", op.span)])
+            error.cycle = ("op", frozenset(stack[stack.index(call.name):]))   # reported once per cycle
+            raise error
         params = {p.name: p for p in op.params or ()}
         bound: dict[str, object] = {}
         stride_binding = None
