@@ -23,6 +23,23 @@ class Progress:
 
     def start_epoch(self) -> None:
         self._epoch_start = time.perf_counter()
+        self._last_step_line = self._epoch_start
+
+    def step(self, phase: str, epoch: int, step: int, steps: int, every: float = 30.0) -> None:
+        """At most one line per ``every`` seconds inside a long epoch: position and speed
+        only (showing losses would force a device sync every time)."""
+        if not self.enabled or steps <= 0:
+            return
+        now = time.perf_counter()
+        if now - getattr(self, "_last_step_line", self._epoch_start) < every:
+            return
+        self._last_step_line = now
+        done = step + 1
+        rate = (now - self._epoch_start) / done
+        width = len(str(self.total))
+        print(f"[{phase:<8} {epoch + 1:>{width}}/{self.total}] step {done}/{steps} "
+              f"({100 * done / steps:.0f}%), {rate:.2f} s/step, ~{rate * (steps - done):.0f}s left",
+              file=self.stream, flush=True)
 
     def epoch(self, phase: str, epoch: int, values: Mapping[str, float]) -> None:
         """Print ``[search  3/32] loss_S 1.234  acc_E 45.6%  12.3s``."""

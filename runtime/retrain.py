@@ -140,7 +140,8 @@ class Retrainer:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
-        for idx in batches:
+        for i, idx in enumerate(batches):
+            self.progress.step("retrain", epoch, i, len(batches))
             idx = idx.to(self.device)
             x = self.train_tf(self.train_x[idx], generator)
             if self.channels_last:

@@ -144,6 +144,8 @@ class CyclicSearch:
         self.w_search = list(self.search_net.weight_parameters())
         self._check_disjoint(self.alpha, self.w_search, "α", "search weights")
         self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
+        if self.algo.latency_delta > 0:
+            self.latency_penalty()   # fail now, not after the first epoch, on ops without a latency
 
         s = self.search_cfg
         self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
@@ -230,7 +232,9 @@ class CyclicSearch:
         meter = Meter()
         net = self.search_net.train()
         batches = self._batches("train", epoch, 0)
-        for idx in batches[: self._limit(len(batches))]:
+        batches = batches[: self._limit(len(batches))]
+        for i, idx in enumerate(batches):
+            self.progress.step("pretrain", epoch, i, len(batches))
             x, y = self._get("train", idx)
             out = net(x)
             loss = nn.functional.cross_entropy(out.logits, y)
@@ -249,7 +253,9 @@ class CyclicSearch:
         net = self.eval_net.train()
         for w in range(self.search_cfg.warmup_epochs):
             batches = self._batches(part, epoch, 10 + w)
-            for idx in batches[: self._limit(len(batches))]:
+            batches = batches[: self._limit(len(batches))]
+            for i, idx in enumerate(batches):
+                self.progress.step("warmup", epoch, i, len(batches))
                 x, y = self._get(part, idx)
                 out = net(x)
                 loss = nn.functional.cross_entropy(out.logits, y)
@@ -346,6 +352,7 @@ class CyclicSearch:
             x_t, y_t = self._get("train", train[i])
             x_v, y_v = self._get("val", val[i])
             self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
+            self.progress.step("search", epoch, i, steps)
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
