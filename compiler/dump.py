@@ -101,7 +101,7 @@ def dump_program(program, only_local: bool = True) -> str:
         lines += dump_template(program.templates[name]) + [""]
     for name in pick("macro", program.macros):
         m = program.macros[name]
-        lines += [f"macro {m.name}  (version {m.version}, template {m.template}, types {', '.join(m.types) or '-'}, depth {m.depth})", ""]
+        lines += [f"macro {m.name}  (version {m.version}, template {m.template}, types {', '.join(m.cell_types) or '-'}, depth {m.depth})", ""]
     for name in pick("experiment", program.experiments):
         e = program.experiments[name]
         lines += [f"experiment {e.name}", "  " + e.config.model_dump_json(), ""]
