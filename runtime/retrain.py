@@ -23,6 +23,7 @@ from genolang.compiler.ir import Genotype, NetworkTemplate
 from genolang.runtime.batching import derive_seed, epoch_batches
 from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
 from genolang.runtime.data import Augment, Dataset
+from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
 from genolang.runtime.metrics import latency_per_batch, max_fbeta, positive_scores, roc_auc
 from genolang.runtime.netlink import build_eval_net
 from genolang.runtime.progress import Progress
@@ -97,6 +98,7 @@ class Retrainer:
         net = build_eval_net(template, genotype, phase="retrain", affine=self.cfg.affine).to(self.device)
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
+        broadcast_module(net)            # every rank starts from rank 0's weights
         self.net = net
         self.genotype = genotype
         self.train_x = dataset.train_x.to(self.device)
@@ -142,7 +144,7 @@ class Retrainer:
         seen = 0
         for i, idx in enumerate(batches):
             self.progress.step("retrain", epoch, i, len(batches))
-            idx = idx.to(self.device)
+            idx = shard(idx).to(self.device)
             x = self.train_tf(self.train_x[idx], generator)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -154,6 +156,7 @@ class Retrainer:
             for p in self.params:
                 p.grad = None
             loss.backward()
+            average_gradients(self.params)
             nn.utils.clip_grad_norm_(self.params, cfg.grad_clip, foreach=True)
             self.opt.step()
             loss_sum += loss.detach() * len(y)
@@ -210,9 +213,10 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
                 run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
                 test_every: int = 0) -> RetrainResult:
     """Retrain ``genotype`` on ``dataset`` and return the final-epoch metrics."""
+    init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
-                        progress=Progress(config.retrain.epochs, enabled=progress))
+                        progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0))
     if rd is not None:
         rd.lock()
         if resume and rd.checkpoint_path.exists():

@@ -36,6 +36,7 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError, RunError
 from genolang.runtime.batching import derive_seed, epoch_batches
+from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
 from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
 from genolang.runtime.genotext import genotype_json, genotype_summary
 from genolang.runtime.latency import expected_latency
@@ -106,6 +107,8 @@ def cosine_lr(base: float, eta_min: float, step: int, total: int) -> float:
 
 
 def _clip(params: list[nn.Parameter], max_norm: float) -> None:
+    """Average the group's gradients over the ranks (a no-op in one process), then clip."""
+    average_gradients(params)
     if params:
         nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
 
@@ -140,6 +143,7 @@ class CyclicSearch:
         # α is initialised from its own generator (CPU: same α on every device)
         self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
         self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"]))
+        broadcast_module(self.search_net)          # every rank starts from rank 0's weights and α
         self.alpha = list(self.search_net.arch_parameters())
         self.w_search = list(self.search_net.weight_parameters())
         self._check_disjoint(self.alpha, self.w_search, "α", "search weights")
@@ -178,7 +182,7 @@ class CyclicSearch:
     def _batches(self, part: str, epoch: int, stream: int) -> list[Tensor]:
         y = self.data.train_y if part == "train" else self.data.val_y
         idx = epoch_batches(len(y), self.search_cfg.batch, self.config.seed, epoch, stream)
-        return [i.to(self.device) for i in idx]
+        return [shard(i).to(self.device) for i in idx]
 
     def _get(self, part: str, idx: Tensor) -> tuple[Tensor, Tensor]:
         if part == "train":
@@ -215,6 +219,7 @@ class CyclicSearch:
         net = self._to_device(net)
         if self.algo.inherit_eval_weights:
             self.pool.load_into(net)
+        broadcast_module(net)
         if self._shared_modules():
             share_stem_heads(self.search_net, net)
         self.eval_net, self.eval_genotype = net, genotype
@@ -301,6 +306,7 @@ class CyclicSearch:
             meter.add_correct("acc_E", e_v.logits, y_v)
         else:
             loss_alpha.backward(inputs=self.alpha)
+        average_gradients(self.alpha)
         self.opt_alpha.step()
         meter.add("loss_alpha", obj_v.alpha)
 
@@ -496,10 +502,12 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
                cells: Mapping[str, CellSpec], data: SearchData, run_dir: str | Path | None = None,
                resume: bool = False, progress: bool = True, spec_path: str | Path | None = None) -> SearchResult:
     """Run (or resume) a search and return its final genotype and per-epoch history."""
+    init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
-                            cells=cells, data=data, run_dir=rd, progress=Progress(total, enabled=progress))
+                            cells=cells, data=data, run_dir=rd,
+                            progress=Progress(total, enabled=progress and world()[0] == 0))
     if rd is not None:
         rd.lock()
         if resume and rd.checkpoint_path.exists():
