@@ -7,7 +7,7 @@ rank takes its slice of every global batch, and after every backward the gradien
 group about to be stepped are averaged with one all-reduce over a flattened buffer. All ranks
 start from rank 0's weights and α and step identically, so α stays equal on every rank.
 
-Launch with ``torchrun --nproc_per_node N -m genolang.cli search ...``; a plain run is one
+Launch with ``torchrun --nproc_per_node N -m genolang search ...``; a plain run is one
 process and none of this does anything. Batch norm statistics stay per rank (no SyncBN).
 """
 

@@ -100,8 +100,24 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
     config = config.with_overrides(**(overrides or {}))
     if config.name is None:
         config = config.with_overrides(name=name)
-    run_dir = new_run_dir(out, config.name or name)
+    run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return _search(program, config, run_dir, spec, resume=False, progress=progress)
+
+
+def _same_on_all_ranks(config: ExperimentConfig, make):
+    """``make()`` on rank 0, its value on every rank (a run directory name, say)."""
+    from genolang.runtime.distributed import init_from_env, world
+    from genolang.runtime.search import resolve_device
+
+    init_from_env(resolve_device(config.device))
+    rank, size = world()
+    if size == 1:
+        return make()
+    import torch.distributed as dist
+
+    box = [make() if rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def _interruptible(run_dir: Path, fn):
