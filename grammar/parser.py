@@ -36,24 +36,33 @@ def _parser() -> Lark:
     )
 
 
+TOP_LEVEL = ("use", "op", "space", "cell", "network", "macro", "experiment", "genotype")
+MAX_SYNTAX_ERRORS = 5
+
+
 def parse(text: str, file: str = "<string>") -> S.Module:
-    """Parse .geno source text into an AST; raise :class:`SpecSyntaxError` (or a group)."""
+    """Parse .geno source text into an AST; raise :class:`SpecSyntaxError` (or a group).
+
+    After a syntax error the parser resumes at the next top-level definition, so each broken
+    definition is reported once and no error is a knock-on effect of an earlier one.
+    """
     remember_source(file, text)
-    _comments.clear()
     errors: list[GenolangError] = []
-
-    def on_error(exc: UnexpectedInput) -> bool:
-        errors.append(_syntax_error(exc, file))
-        return len(errors) < 5 and isinstance(exc, UnexpectedToken) and exc.token.type != "$END"
-
-    try:
-        tree = _parser().parse(text, on_error=on_error)
-    except UnexpectedInput as exc:
-        if not errors or _syntax_error(exc, file).span != errors[-1].span:
-            errors.append(_syntax_error(exc, file))
-        tree = None
-    except VisitError as exc:  # pragma: no cover - transformer bugs surface as ours
-        raise exc.orig_exc
+    tree = None
+    remaining = text
+    while True:
+        _comments.clear()
+        try:
+            tree = _parser().parse(remaining)
+            break
+        except UnexpectedInput as exc:
+            errors.append(_syntax_error(exc, file, remaining))
+            line = getattr(exc, "line", 0) or 0
+            if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+                break
+            remaining = _blank_until_next_definition(remaining, line)
+            if remaining is None or len(errors) >= MAX_SYNTAX_ERRORS:
+                break
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(_dedupe(errors))
     comments = sorted(_comments, key=lambda t: (t.line, t.column))
@@ -62,6 +71,36 @@ def parse(text: str, file: str = "<string>") -> S.Module:
     except VisitError as exc:
         raise exc.orig_exc from None
     return _attach_comments(module, comments, text)
+
+
+def _blank_until_next_definition(text: str, error_line: int) -> str | None:
+    """The text with every line up to the next top-level definition after ``error_line``
+    blanked (line numbers stay true), or None when no definition follows."""
+    lines = text.split("\n")
+    for index in range(max(error_line, 1), len(lines)):
+        word = lines[index].split(" ", 1)[0]
+        if word in TOP_LEVEL and not lines[index].startswith((" ", "\t")):
+            return "\n" * index + "\n".join(lines[index:])
+    return None
+
+
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    """Line and column of the last `{` that is never closed (comments and strings skipped)."""
+    stack: list[tuple[int, int]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        in_string = False
+        for column, char in enumerate(line, start=1):
+            if char == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif char == "#":
+                break
+            elif char == "{":
+                stack.append((number, column))
+            elif char == "}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
 
 
 # Parsed files by (path, mtime, size): an AST is immutable, so a file imported by many specs
@@ -151,7 +190,7 @@ def _describe(terminal: str) -> str:
     return terminal.lower()
 
 
-def _syntax_error(exc: UnexpectedInput, file: str) -> SpecSyntaxError:
+def _syntax_error(exc: UnexpectedInput, file: str, text: str = "") -> SpecSyntaxError:
     line = getattr(exc, "line", 0) or 0
     column = getattr(exc, "column", 0) or 0
     if isinstance(exc, UnexpectedToken):
@@ -160,6 +199,11 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> SpecSyntaxError:
         if token.type == "$END":
             found = "the end of the file"
             line, column = _last_position(exc)
+            opened = _unclosed_brace(text)
+            if opened is not None and "RBRACE" in expected:
+                span = Span(file, opened[0], opened[1], opened[0], opened[1] + 1)
+                return SpecSyntaxError("this `{` is never closed", span,
+                                       hint="add the missing `}` (the file ends inside this block)")
         else:
             found = f"`{token}`"
         wanted = ", ".join(_describe(t) for t in expected[:8])
