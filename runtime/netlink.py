@@ -25,6 +25,15 @@ def build_search_net(template: NetworkTemplate, cells: Mapping[str, CellSpec],
 
 
 def build_eval_net(template: NetworkTemplate, genotype: Genotype, *, phase: str, affine: bool) -> nn.Module:
+    """The discrete network of ``genotype``; a genotype with macro choices (hierarchical
+    search) gets the macro network those choices describe, at their depth."""
+    if genotype.macro is not None:
+        from genolang.compiler.build.macro import MacroEvalNetworkV1, MacroEvalNetworkV2
+
+        macro = genotype.macro
+        if macro.version == 1:
+            return MacroEvalNetworkV1(template, genotype, depth=len(macro.skips) or None, phase=phase, affine=affine)
+        return MacroEvalNetworkV2(template, genotype, depth=len(macro.types) or None, phase=phase, affine=affine)
     from genolang.compiler.build import EvalNetwork
 
     return EvalNetwork(template, genotype, phase=phase, affine=affine)

@@ -64,6 +64,10 @@ def compile_eval(program: Program, genotype: str | ir.Genotype | None = None, te
     if template is None and g.template:
         template = g.template
     t = pick(program, "network", template)
+    if g.macro is not None:  # a hierarchical-search genotype: the macro network of its choices
+        from genolang.runtime.netlink import build_eval_net
+
+        return build_eval_net(t, g, phase=options.get("phase", "retrain"), affine=options.get("affine", True))
     return EvalNetwork(t, g, **options)
 
 
