@@ -298,6 +298,11 @@ def _attach(stmt: S.Stmt, pool: _Comments) -> S.Stmt:
         children = getattr(stmt, name, None)
         if isinstance(children, tuple) and children and isinstance(children[0], S.Stmt):
             changes[name] = tuple(_attach(child, pool) for child in children)
+    if isinstance(stmt, S.SpaceDef) and isinstance(stmt.expr, S.SpaceLit):
+        # a space block prints one entry per line, so its entries keep their own comments
+        entries = tuple(dataclasses.replace(e, comments=pool.before(e.span.line), note=pool.on(e.span.line))
+                        if e.span.line else e for e in stmt.expr.entries)
+        changes["expr"] = dataclasses.replace(stmt.expr, entries=entries)
     return dataclasses.replace(stmt, **changes)
 
 

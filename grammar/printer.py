@@ -101,12 +101,12 @@ def _(s: S.SpaceDef):
 
 
 class _EntryLine(S.Stmt):
-    """A space entry printed as a line of a space block (no comments of its own)."""
+    """A space entry printed as a line of a space block, with its comments."""
 
     def __init__(self, entry: S.SpaceEntry):
         object.__setattr__(self, "entry", entry)
-        object.__setattr__(self, "comments", ())
-        object.__setattr__(self, "note", None)
+        object.__setattr__(self, "comments", entry.comments)
+        object.__setattr__(self, "note", entry.note)
 
 
 @_render.register

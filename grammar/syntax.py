@@ -157,6 +157,8 @@ class SpaceEntry:
     label: str
     op: Expr | None = None          # None: the op named like the label, without arguments
     span: Span = _span()
+    comments: tuple[str, ...] = ()  # kept for entries of a space block (one per line)
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,23 @@ def test_fmt_is_idempotent_on_shipped_specs(path):
 def test_zoo_files_are_canonical(path):
     text = path.read_text(encoding="utf-8")
     assert print_module(parse(text, str(path))) == text
+
+
+def test_comments_on_space_block_entries_stay_with_their_entry():
+    from genolang.grammar import parse, print_module
+
+    text = (
+        "space s {\n"
+        "  # the pools\n"
+        "  max_pool_3 = maxpool(k=3)  # cheap\n"
+        "  avg_pool_3 = avgpool(k=3)\n"
+        "  # convolutions\n"
+        "  sep_conv_3 = sep_conv(k=3)\n"
+        "}\n"
+    )
+    module = parse(text)
+    entries = module.items[0].expr.entries
+    assert entries[0].comments == ("the pools",) and entries[0].note == "cheap"
+    assert entries[2].comments == ("convolutions",)
+    assert print_module(module) == text
+    assert parse(print_module(module)) == module
