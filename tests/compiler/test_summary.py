@@ -59,6 +59,18 @@ def test_onnx_export_without_onnx_is_a_clear_error(tmp_path):
         export_network(net, (3, 16, 16), "onnx", tmp_path / "net.onnx")
 
 
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="needs onnx and onnxruntime")
+def test_onnx_export_roundtrip(tmp_path):
+    import onnxruntime
+
+    net = EvalNetwork(irfix.tiny_template(), irfix.darts_v2()).eval()
+    path = export_network(net, (3, 16, 16), "onnx", tmp_path / "net.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.randn(2, 3, 16, 16)
+    (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(out), net(x).logits, atol=1e-4, rtol=1e-4)
+
+
 def test_unknown_export_format(tmp_path):
     with pytest.raises(CompileError, match="unknown export format"):
         export_network(torch.nn.Identity(), (3, 4, 4), "tflite", tmp_path / "x")
