@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 from genolang.errors import SOURCES, ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
@@ -32,18 +32,55 @@ class Experiment:
     span: Any = None
 
 
+class Definitions(Mapping):
+    """The lowered definitions of one kind, by name, in source order.
+
+    Definitions of the main file are lowered (and so verified) when the file is loaded;
+    imported ones the first time they are used -- a spec that imports the standard library
+    does not pay for lowering the parts of it that it never touches.
+    """
+
+    def __init__(self, names: Mapping[str, object], lower_one: Callable[[str], object]):
+        self._names = names
+        self._lower_one = lower_one
+        self._done: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        if name in self._done:
+            return self._done[name]
+        if name not in self._names:
+            raise KeyError(name)
+        return self._lower_one(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def lowered(self, name: str):
+        """The lowered definition if it has been lowered already, else None."""
+        return self._done.get(name)
+
+    def store(self, name: str, value) -> None:
+        self._done[name] = value
+
+
 @dataclass
 class Program:
     """Everything a spec file defines or imports, lowered to IR, by kind and name."""
 
     file: str
     table: SymbolTable
-    spaces: dict[str, ir.OpSpace] = field(default_factory=dict)
-    cells: dict[str, ir.CellSpec] = field(default_factory=dict)
-    templates: dict[str, ir.NetworkTemplate] = field(default_factory=dict)
-    macros: dict[str, ir.MacroSpec] = field(default_factory=dict)
-    experiments: dict[str, Experiment] = field(default_factory=dict)
-    genotypes: dict[str, ir.Genotype] = field(default_factory=dict)
+    spaces: Definitions = None
+    cells: Definitions = None
+    templates: Definitions = None
+    macros: Definitions = None
+    experiments: Definitions = None
+    genotypes: Definitions = None
 
     def local(self, kind: str) -> list[str]:
         return self.table.local(kind)
@@ -72,16 +109,26 @@ class _Lowerer:
         self.defs = table.defs
         self.errors: list[GenolangError] = list(table.errors)
         self.ops = OpLowering(self.defs["op"])
-        self.program = Program(table.main, table)
+        self.program = Program(
+            table.main, table,
+            spaces=Definitions(self.defs["space"], self.space),
+            cells=Definitions(self.defs["cell"], self.cell),
+            templates=Definitions(self.defs["network"], self.network),
+            macros=Definitions(self.defs["macro"], self.macro),
+            experiments=Definitions(self.defs["experiment"], self.experiment),
+            genotypes=Definitions(self.defs["genotype"], self.genotype),
+        )
         self._space_stack: list[str] = []
 
     def run(self) -> Program:
-        for op in self.defs["op"].values():
-            lower_errors(lambda op=op: self.ops.check_definition(op), self.errors)
+        """Lower and verify everything the main file defines (imports: on first use)."""
+        ops = self.defs["op"]
+        for name in self.table.local("op"):
+            lower_errors(lambda op=ops[name]: self.ops.check_definition(op), self.errors)
         for kind, method in (("space", self.space), ("cell", self.cell), ("network", self.network),
                              ("macro", self.macro), ("genotype", self.genotype),
                              ("experiment", self.experiment)):
-            for name in self.defs[kind]:
+            for name in self.table.local(kind):
                 lower_errors(lambda m=method, n=name: m(n), self.errors)
         if self.errors:
             unique = _unique(self.errors)
@@ -90,8 +137,8 @@ class _Lowerer:
 
     # ------------------------------------------------------------------ spaces
     def space(self, name: str, span=None) -> ir.OpSpace:
-        if name in self.program.spaces:
-            return self.program.spaces[name]
+        if self.program.spaces.lowered(name) is not None:
+            return self.program.spaces.lowered(name)
         definition = self.defs["space"].get(name)
         if definition is None:
             raise SpecSemanticError(f"unknown space `{name}`", span,
@@ -108,7 +155,7 @@ class _Lowerer:
         finally:
             self._space_stack.pop()
         space = ir.OpSpace(name, ops, span=definition.span)
-        self.program.spaces[name] = space
+        self.program.spaces.store(name, space)
         return space
 
     def space_expr(self, expr: S.SpaceExpr) -> tuple[tuple[str, ir.OpImpl], ...]:
@@ -161,8 +208,8 @@ class _Lowerer:
         return self._cell_body(definition.like, seen + (name,)) + list(definition.body)
 
     def cell(self, name: str) -> ir.CellSpec:
-        if name in self.program.cells:
-            return self.program.cells[name]
+        if self.program.cells.lowered(name) is not None:
+            return self.program.cells.lowered(name)
         definition = self.defs["cell"][name]
         body = self._cell_body(name)
         inputs, count, select, zero, reduction, output = ("c0", "c1"), None, ir.Selection(), "V1", False, None
@@ -214,7 +261,7 @@ class _Lowerer:
             self._check_stride2(name, candidates, node_edges, all_edges)
         spec = ir.CellSpec(name, tuple(inputs), nodes, tuple(candidates), select, zero, reduction,
                            tuple(output), span=definition.span)
-        self.program.cells[name] = spec
+        self.program.cells.store(name, spec)
         return spec
 
     def _selection(self, stmt: S.Select) -> ir.Selection:
@@ -306,7 +353,7 @@ class _Lowerer:
             aux_after = aux.after
         template = ir.NetworkTemplate(name, tuple(shape), classes, channels, stem, tuple(slots),
                                       tuple(distill), aux_after, span=definition.span)
-        self.program.templates[name] = template
+        self.program.templates.store(name, template)
         return template
 
     def _stem(self, expr: S.Expr) -> ir.OpExpr | None:
@@ -341,7 +388,7 @@ class _Lowerer:
             raise SpecSemanticError("a version 2 macro needs at least two cell `types`", definition.span,
                                     hint="add e.g. `types a, b, c, d`")
         spec = ir.MacroSpec(name, definition.version, template, tuple(types), depth, span=definition.span)
-        self.program.macros[name] = spec
+        self.program.macros.store(name, spec)
         return spec
 
     # ------------------------------------------------------------------ experiments
@@ -350,7 +397,7 @@ class _Lowerer:
 
         definition = self.defs["experiment"][name]
         experiment = lower_experiment(definition, self)
-        self.program.experiments[name] = experiment
+        self.program.experiments.store(name, experiment)
         return experiment
 
     # ------------------------------------------------------------------ genotypes
@@ -358,7 +405,7 @@ class _Lowerer:
         from .genotype_lowering import lower_genotype
 
         genotype = lower_genotype(self.defs["genotype"][name], self)
-        self.program.genotypes[name] = genotype
+        self.program.genotypes.store(name, genotype)
         return genotype
 
 

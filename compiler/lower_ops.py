@@ -9,6 +9,7 @@ so that an inlined op's ``on stride 2`` branch is honoured inside the op that us
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping
 
 from genolang.errors import GenolangError, Span, SpecSemanticError, did_you_mean
@@ -27,15 +28,33 @@ SPECIAL_OPS = {
 }
 
 
+# Instantiated ops by (op-table fingerprint, call): specs that import the same library files
+# share their (immutable, parse-cached) op definitions, so `sep_conv(k=3)` is lowered once per
+# process rather than once per file.
+_INSTANCES: dict[tuple, ir.OpImpl] = {}
+
+
 class OpLowering:
     """Instantiates op calls against the op definitions of a program."""
 
     def __init__(self, ops: Mapping[str, S.OpDef]):
         self.ops = ops
+        self._fingerprint = tuple(sorted((name, id(d)) for name, d in ops.items()))
 
     # -- public
     def instantiate(self, call: S.Expr, label: str | None = None) -> ir.OpImpl:
         """Lower an op expression used as a space entry, stem or replacement."""
+        key = (self._fingerprint, call, label)
+        cached = _INSTANCES.get(key)
+        if cached is not None:
+            return dataclasses.replace(cached, span=call.span)
+        impl = self._instantiate(call, label)
+        if len(_INSTANCES) > 4096:
+            _INSTANCES.clear()
+        _INSTANCES[key] = impl
+        return impl
+
+    def _instantiate(self, call: S.Expr, label: str | None) -> ir.OpImpl:
         name = call.name if isinstance(call, S.Call) else (label or "op")
         body = self._expr(call, {}, stride_mode=1, stack=())
         body2 = self._expr(call, {}, stride_mode=2, stack=())
