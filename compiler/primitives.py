@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genolang.compiler.dwconv import DepthwiseConv2d
 from genolang.compiler.ir import (
     Concat, OpExpr, Prim, Residual, Seq, Sum, Sym, evaluate,
 )
@@ -295,8 +296,13 @@ def _conv_shape(c: int, h: int, w: int, args: Args) -> Shape:
 def _conv_build(c: int, args: Args, affine: bool) -> nn.Module:
     k, stride, dilation = _conv_geometry(args, args["_span"])
     pad = tuple(d * (kk - 1) // 2 for kk, d in zip(k, dilation))
-    return nn.Conv2d(c, int(args["out"]), k, stride=stride, padding=pad, dilation=dilation,
-                     groups=int(args["groups"]), bias=False)
+    out, groups = int(args["out"]), int(args["groups"])
+    if (groups == c == out and k[0] == k[1] and k[0] > 1 and stride[0] == stride[1]
+            and dilation[0] == dilation[1]):
+        # same module and parameters as nn.Conv2d; faster kernels on CPU (see .dwconv)
+        return DepthwiseConv2d(c, k[0], stride=stride[0], dilation=dilation[0])
+    return nn.Conv2d(c, out, k, stride=stride, padding=pad, dilation=dilation,
+                     groups=groups, bias=False)
 
 
 register_primitive("conv", {"k": REQUIRED, "out": Sym("C"), "stride": 1, "dilation": 1, "groups": 1},

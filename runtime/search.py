@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -116,6 +117,21 @@ def _clip(params: list[nn.Parameter], max_norm: float) -> None:
 def _zero(params: list[nn.Parameter]) -> None:
     for p in params:
         p.grad = None
+
+
+@contextmanager
+def _frozen(params: list[nn.Parameter]):
+    """Record a forward pass without the graph of ``params`` (their gradients are not
+    wanted in the pass's backward): no weight gradients in the α step, no saved op outputs
+    for α's gradient in the weight steps. Values and the other gradients are unchanged."""
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
 
 
 class CyclicSearch:
@@ -241,7 +257,8 @@ class CyclicSearch:
         for i, idx in enumerate(batches):
             self.progress.step("pretrain", epoch, i, len(batches))
             x, y = self._get("train", idx)
-            out = net(x)
+            with _frozen(self.alpha):
+                out = net(x)
             loss = nn.functional.cross_entropy(out.logits, y)
             _zero(self.w_search)
             loss.backward(inputs=self.w_search)
@@ -280,7 +297,8 @@ class CyclicSearch:
         eval_on_val = route.we_split == "val"
 
         # (1) α on the val batch; E is the teacher, detached in the α objective.
-        s_v = S(x_v)
+        with _frozen(self.w_search):
+            s_v = S(x_v)
         with torch.set_grad_enabled(eval_on_val):
             e_v = E(x_v)
         obj_v = objectives(route, s_val=s_v, e_val=e_v, y_val=y_v)
@@ -311,7 +329,8 @@ class CyclicSearch:
         meter.add("loss_alpha", obj_v.alpha)
 
         # (2) w_S and (3) w_E on the train batch.
-        s_t = S(x_t)
+        with _frozen(self.alpha):
+            s_t = S(x_t)
         e_t = None
         eval_on_train = route.we_split == "train"
         joint = eval_on_train and not shared
