@@ -126,14 +126,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                        help="memory format (default: the config's, channels-last on CPU)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     program = genolang.load(ROOT / "specs" / "icdarts" / "cifar10.geno")
-    print(f"torch {torch.__version__}, {device}, threads {torch.get_num_threads()}, "
-          f"{'channels_last' if args.channels_last else 'NCHW'}")
+    layout = {None: "default layout", True: "channels_last", False: "NCHW"}[args.channels_last]
+    print(f"torch {torch.__version__}, {device}, threads {torch.get_num_threads()}, {layout}")
     if args.what in ("search", "both"):
         bench_search(args, program, device)
     if args.what in ("retrain", "both"):

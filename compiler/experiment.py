@@ -193,7 +193,9 @@ class ExperimentConfig(_Frozen):
     tournament: TournamentConfig | None = None
     seed: int = 0
     device: str = "auto"            # "auto" | "cpu" | "cuda" | "cuda:1" ...
-    channels_last: bool = False
+    # None: channels-last on CPU (1.5-2x faster there, for search and retraining), the
+    # contiguous layout elsewhere; True / False force one layout
+    channels_last: bool | None = None
 
     def with_overrides(self, **dotted: Any) -> "ExperimentConfig":
         """A copy with ``{"search.epochs": 3, "seed": 1}`` style overrides, re-validated.

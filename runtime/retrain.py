@@ -28,7 +28,7 @@ from genolang.runtime.metrics import latency_per_batch, max_fbeta, positive_scor
 from genolang.runtime.netlink import build_eval_net
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
-from genolang.runtime.search import cosine_lr, resolve_device
+from genolang.runtime.search import cosine_lr, resolve_channels_last, resolve_device
 
 __all__ = ["RetrainResult", "Retrainer", "run_retrain", "evaluate", "count_params", "size_override"]
 
@@ -90,7 +90,7 @@ class Retrainer:
         self.config = config
         self.cfg = config.retrain
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
-        self.channels_last = config.channels_last
+        self.channels_last = resolve_channels_last(config.channels_last, self.device)
         self.dataset = dataset
         self.run_dir = run_dir
         self.progress = progress or Progress(self.cfg.epochs, enabled=False)

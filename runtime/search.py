@@ -51,7 +51,7 @@ from genolang.runtime.rundir import RunDir
 from genolang.runtime.weights import WeightPool
 
 __all__ = ["SearchData", "SearchResult", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
-           "resolve_device"]
+           "resolve_device", "resolve_channels_last"]
 
 CHECKPOINT_VERSION = 1
 
@@ -97,6 +97,12 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device `{name}` was asked for, but CUDA is not available")
     return device
+
+
+def resolve_channels_last(flag: bool | None, device: torch.device) -> bool:
+    """The memory format setting: ``None`` means channels-last on CPU, where it is the fast
+    layout of the depthwise convolutions, and the contiguous layout on other devices."""
+    return device.type == "cpu" if flag is None else bool(flag)
 
 
 def cosine_lr(base: float, eta_min: float, step: int, total: int) -> float:
@@ -149,7 +155,7 @@ class CyclicSearch:
         self.eval_template = eval_template
         self.cells = dict(cells)
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
-        self.channels_last = config.channels_last
+        self.channels_last = resolve_channels_last(config.channels_last, self.device)
         self.data = data.to(self.device, self.channels_last)
         self.run_dir = run_dir
         self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
