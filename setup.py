@@ -5,6 +5,8 @@ STAGES = ("grammar", "compiler", "runtime")
 packages = ["genolang"] + [f"genolang.{p}" for p in find_packages("src/genolang")]
 for stage in STAGES:
     packages += [f"genolang.{p}" for p in find_packages(include=[stage, f"{stage}.*"])]
+# The standard library of specs is a data folder; listing it as a package ships its files.
+packages.append("genolang.compiler.stdlib")
 package_dir = {"genolang": "src/genolang"}
 package_dir.update({f"genolang.{s}": s for s in STAGES})
 
