@@ -9,6 +9,9 @@ Example (CPU, the performance.md b16 reference point):
 
     python bench/bench_runtime.py --batch 16 --threads 2 --channels-last
 
+The memory format is the config's default (channels-last on CPU) unless --channels-last /
+--no-channels-last is given.
+
 Networks come from specs/icdarts/cifar10.geno (search_net 8 cells C16, eval_net 20 cells C16,
 retrain_net 20 cells C36) with DARTS_V2 (zoo) for retraining; --channels/--cells shrink them.
 """
@@ -46,15 +49,19 @@ def _sync(device: torch.device) -> None:
 
 
 def _time(fn, steps: int, warmup: int, device: torch.device) -> list[float]:
+    """Wall seconds per step; the CPU seconds per step go to ``_time.cpu`` (the figure to
+    trust on a shared machine, where wall time includes other processes' turns)."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    _time.cpu = cpu
     return times
 
 
@@ -79,7 +86,7 @@ def bench_search(args, program, device) -> None:
                   args.steps, args.warmup, device)
     med = statistics.median(times)
     print(f"search  cyclic step ({args.route}) b{n} C{t_s.channels} {h}x{w}: median {med:.3f} s/step "
-          f"(min {min(times):.3f}), {n / med:.1f} img/s")
+          f"(min {min(times):.3f}), {n / med:.1f} img/s, cpu {statistics.median(_time.cpu):.3f} s/step")
 
 
 def _darts_v2(program):
@@ -110,7 +117,7 @@ def bench_retrain(args, program, device) -> None:
     times = _time(lambda: trainer.train_epoch(5), args.steps, args.warmup, device)
     med = statistics.median(times)
     print(f"retrain step b{n} C{template.channels} {h}x{w}: median {med:.3f} s/step "
-          f"(min {min(times):.3f}), {n / med:.1f} img/s")
+          f"(min {min(times):.3f}), {n / med:.1f} img/s, cpu {statistics.median(_time.cpu):.3f} s/step")
 
 
 def main() -> None:
