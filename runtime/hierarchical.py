@@ -50,7 +50,8 @@ from genolang.runtime.checkpoint import load_checkpoint, rng_state, save_atomic,
 from genolang.runtime.losses import Route, objectives
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
-from genolang.runtime.search import SearchData, cosine_lr, resolve_device
+from genolang.runtime.meter import Meter
+from genolang.runtime.search import SearchData, _clip, _zero, cosine_lr, resolve_device
 from genolang.runtime.weights import WeightPool
 
 __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "start_macro_search",
@@ -85,39 +86,6 @@ class MacroResult:
     history: list[MacroChoice] = field(default_factory=list)
     run_dir: Path | None = None
     metrics: list[dict] = field(default_factory=list)
-
-
-def _clip(params: list[nn.Parameter], max_norm: float) -> None:
-    if params:
-        nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
-
-
-def _zero(params: list[nn.Parameter]) -> None:
-    for p in params:
-        p.grad = None
-
-
-class _Meter:
-    """Sums of detached scalars, synchronised with the host once per epoch."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, Tensor] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, key: str, value: Tensor, count: int = 1) -> None:
-        value = value.detach()
-        self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
-        self.counts[key] = self.counts.get(key, 0) + count
-
-    def add_correct(self, key: str, logits: Tensor, y: Tensor) -> None:
-        self.add(key, (logits.detach().argmax(1) == y).sum(), len(y))
-
-    def means(self) -> dict[str, float]:
-        if not self.sums:
-            return {}
-        keys = list(self.sums)
-        values = torch.stack([self.sums[k].float() for k in keys]).tolist()
-        return {k: v / max(self.counts[k], 1) for k, v in zip(keys, values)}
 
 
 def _choice_json(choice: MacroChoice) -> dict:
@@ -219,7 +187,7 @@ class MacroSearch:
     # ------------------------------------------------------------------------------ epochs
     def pretrain_epoch(self, epoch: int) -> dict[str, float]:
         """CE_S on train, γ fixed."""
-        meter = _Meter()
+        meter = Meter()
         net = self.search_net.train()
         for idx in self._batches("train", epoch, 0):
             x, y = self._get("train", idx)
@@ -235,7 +203,7 @@ class MacroSearch:
 
     def warmup_eval(self, epoch: int) -> dict[str, float]:
         """CE_E on the warm-up split (eq 6.1), ``warmup_epochs`` passes."""
-        meter = _Meter()
+        meter = Meter()
         part = self.config.algorithm.warmup_split
         net = self.eval_net.train()
         for w in range(self.warmup_epochs):
@@ -249,7 +217,7 @@ class MacroSearch:
                 meter.add("loss_E_warmup", loss)
         return meter.means()
 
-    def macro_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: _Meter) -> None:
+    def macro_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter) -> None:
         """One γ step (6.2), one w_S step (6.3) and one w_E step (6.4)."""
         S, E, route = self.search_net, self.eval_net, self.route
         clip = self.search_cfg.grad_clip
@@ -279,7 +247,7 @@ class MacroSearch:
         meter.add_correct("acc_E", e_t.logits, y_t)
 
     def search_epoch(self, epoch: int) -> dict[str, float]:
-        meter = _Meter()
+        meter = Meter()
         train = self._batches("train", epoch, 1)
         val = self._batches("val", epoch, 2)
         self.search_net.train()
@@ -536,11 +504,6 @@ def resume_macro_search(run_dir: str | Path, *, progress: bool = True,
 
 
 def _interruptible(run_dir: Path, fn):
-    from genolang.runtime.driver import SearchInterrupted
+    from genolang.runtime.driver import _interruptible as interruptible
 
-    try:
-        return fn()
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, SearchInterrupted):
-            raise
-        raise SearchInterrupted(Path(run_dir)) from None
+    return interruptible(Path(run_dir), fn)
