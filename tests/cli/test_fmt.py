@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from genolang.cli import app, main
@@ -21,27 +19,6 @@ CANONICAL = """genotype g {
   }
 }
 """
-
-
-class Ran:
-    def __init__(self, returncode: int, stdout: str, stderr: str):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def geno(monkeypatch, capsys):
-    """Run `geno ARGS...` through `genolang.cli.main` (error rendering and exit codes included)."""
-    def run(*args: str) -> Ran:
-        monkeypatch.setattr(sys, "argv", ["geno", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return Ran(code, out, err)
-    return run
 
 
 def test_formats_files_in_place(tmp_path):

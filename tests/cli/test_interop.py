@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from genolang.cli import app, main
@@ -23,27 +21,6 @@ DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_co
             "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 NESTED = "Genotype(normal=[[('skip_connect', 0)], [('sep_conv_3x3', 1), ('sep_conv_3x3', 2), ('skip_connect', 0)]], normal_concat=[2, 3], reduce=[[('max_pool_3x3', 0), ('max_pool_3x3', 1)]], reduce_concat=[2])"
-
-
-class Ran:
-    def __init__(self, returncode: int, stdout: str, stderr: str):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def geno(monkeypatch, capsys):
-    """Run `geno ARGS...` through `genolang.cli.main` (error rendering and exit codes included)."""
-    def run(*args: str) -> Ran:
-        monkeypatch.setattr(sys, "argv", ["geno", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return Ran(code, out, err)
-    return run
 
 
 def test_import_darts_prints_the_canonical_spec():
