@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from genolang.cli import app, main
+from genolang.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

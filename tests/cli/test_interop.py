@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from genolang.cli import app, main
+from genolang.cli import app
 from genolang.grammar import interop, parse
 
 ROOT = Path(__file__).resolve().parents[2]
