@@ -133,6 +133,33 @@ class _StemConcat(nn.Module):
         return torch.cat([self.stem(x), x], dim=1)
 
 
+def attach_stem(net: nn.Module, plan: NetworkPlan) -> None:
+    """Give ``net`` the template's stem (its BN is always affine, as in CDARTS)."""
+    template = plan.template
+    stem = nn.Identity() if template.stem is None else build_expr(
+        template.stem, template.input_shape[0], {"C": template.channels, "s": 1}, affine=True)[0]
+    net.stem = _StemConcat(stem) if template.stem_concat_input else stem
+
+
+def attach_heads(net: nn.Module, plan: NetworkPlan, *, affine: bool, trainable_ensemble: bool) -> None:
+    """Give ``net`` the distill heads, auxiliary head, classifier and ensemble weights of the
+    plan (shared by the cell networks here and the macro networks)."""
+    template = plan.template
+    distill = [h for h in plan.heads if h.kind == "distill"]
+    net.distill_heads = nn.ModuleList(distill_head(h.channels, template.classes, affine) for h in distill)
+    net.distill_after = [h.after for h in distill]
+    aux = [h for h in plan.heads if h.kind == "aux"]
+    net.aux_head = aux_head(aux[0].channels, template.classes) if aux else None
+    net.aux_after = aux[0].after if aux else None
+    net.classifier = Classifier(plan.classifier_in, template.classes)
+    # e = softmax(ensemble_logits): uniform 1/(heads+1) unless trained (NNI makes it trainable).
+    logits = torch.zeros(len(distill) + 1)
+    if trainable_ensemble:
+        net.ensemble_logits = nn.Parameter(logits)
+    else:
+        net.register_buffer("ensemble_logits", logits)
+
+
 class CellNetwork(nn.Module):
     """Stem, cells, side heads and classifier from a plan; subclasses give the node builder.
 
@@ -143,27 +170,12 @@ class CellNetwork(nn.Module):
     def __init__(self, plan: NetworkPlan, node_builder: NodeBuilder, *, affine: bool,
                  trainable_ensemble: bool = False):
         super().__init__()
-        template = plan.template
         self.plan = plan
-        stem = nn.Identity() if template.stem is None else build_expr(
-            template.stem, template.input_shape[0], {"C": template.channels, "s": 1}, affine=True)[0]
-        self.stem = _StemConcat(stem) if template.stem_concat_input else stem
+        attach_stem(self, plan)
         self.cells = nn.ModuleList(
             ReplacementCell(row, affine) if row.cell is None else Cell(row, node_builder, affine)
             for row in plan.cells)
-        distill = [h for h in plan.heads if h.kind == "distill"]
-        self.distill_heads = nn.ModuleList(distill_head(h.channels, template.classes, affine) for h in distill)
-        self.distill_after = [h.after for h in distill]
-        aux = [h for h in plan.heads if h.kind == "aux"]
-        self.aux_head = aux_head(aux[0].channels, template.classes) if aux else None
-        self.aux_after = aux[0].after if aux else None
-        self.classifier = Classifier(plan.classifier_in, template.classes)
-        # e = softmax(ensemble_logits): uniform 1/(heads+1) unless trained (NNI makes it trainable).
-        logits = torch.zeros(len(distill) + 1)
-        if trainable_ensemble:
-            self.ensemble_logits = nn.Parameter(logits)
-        else:
-            self.register_buffer("ensemble_logits", logits)
+        attach_heads(self, plan, affine=affine, trainable_ensemble=trainable_ensemble)
         self._cell_list = list(self.cells)
         self._memory_format: torch.memory_format | None = None
 

@@ -52,11 +52,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from genolang.compiler.build.cells import Cell, NetOutput, _StemConcat, relu_conv_bn
+from genolang.compiler.build.cells import Cell, NetOutput, attach_heads, attach_stem, relu_conv_bn
 from genolang.compiler.build.discrete import SumNode, apply_phase
-from genolang.compiler.build.heads import Classifier, aux_head, distill_head
 from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate, Slot
-from genolang.compiler.primitives import FactorizedReduce, build_expr
+from genolang.compiler.primitives import FactorizedReduce
 from genolang.compiler.shapes import NetworkPlan, plan_network
 from genolang.errors import CompileError, did_you_mean
 
@@ -153,21 +152,8 @@ class _MacroBase(nn.Module):
         self.template = template
         self.genotype = genotype
         self.phase = phase
-        stem = nn.Identity() if template.stem is None else build_expr(
-            template.stem, template.input_shape[0], {"C": template.channels, "s": 1}, affine=True)[0]
-        self.stem = _StemConcat(stem) if template.stem_concat_input else stem
-        distill = [h for h in plan.heads if h.kind == "distill"]
-        self.distill_heads = nn.ModuleList(distill_head(h.channels, template.classes, affine) for h in distill)
-        self.distill_after = [h.after for h in distill]
-        aux = [h for h in plan.heads if h.kind == "aux"]
-        self.aux_head = aux_head(aux[0].channels, template.classes) if aux else None
-        self.aux_after = aux[0].after if aux else None
-        self.classifier = Classifier(plan.classifier_in, template.classes)
-        logits = torch.zeros(len(distill) + 1)
-        if trainable_ensemble:
-            self.ensemble_logits = nn.Parameter(logits)
-        else:
-            self.register_buffer("ensemble_logits", logits)
+        attach_stem(self, plan)
+        attach_heads(self, plan, affine=affine, trainable_ensemble=trainable_ensemble)
 
     def _node_builder(self, affine: bool):
         rate = self._rate
