@@ -102,7 +102,7 @@ class _BigKernelDepthwise(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        c, k, p = weight.shape[0], weight.shape[-1], weight.shape[-1] // 2
+        c, p = weight.shape[0], weight.shape[-1] // 2
         grad_x = grad_w = None
         grad = _like(grad, x)
         if ctx.needs_input_grad[0]:

@@ -104,7 +104,7 @@ def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> No
     except FileNotFoundError:
         table.errors.append(SpecSemanticError(
             f'cannot find "{item.path}"', item.span,
-            hint=f"paths are relative to the importing file; the standard library has: "
+            hint="paths are relative to the importing file; the standard library has: "
                  + ", ".join(sorted(p.name for p in STDLIB.glob("*.geno"))),
         ))
         return

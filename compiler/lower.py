@@ -7,7 +7,7 @@ objects. Errors are collected (several are reported at once) and raised together
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 

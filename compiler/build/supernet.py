@@ -27,7 +27,7 @@ from torch import nn
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
 from genolang.compiler.build.ops import candidate_ops
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
-from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan, plan_network
+from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
 from genolang.errors import CompileError, did_you_mean
 
 __all__ = ["SearchNetwork", "MixedNode", "relax", "alpha_shape"]

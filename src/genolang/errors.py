@@ -7,7 +7,7 @@ caret under the offending text, and a hint. The CLI maps :class:`UserError` to e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Iterable, Sequence
 
