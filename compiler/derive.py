@@ -38,8 +38,10 @@ def _ranked(values: list[tuple[float, int, int]], k: int) -> list[tuple[int, int
     return [(row, col) for _, row, col in ordered[:k]]
 
 
-def derive_node(cell: CellSpec, node: str, alpha: torch.Tensor) -> tuple[GenoEdge, ...]:
-    """The kept edges of one node from its α (see the module docstring)."""
+def derive_node(cell: CellSpec, node: str, alpha: torch.Tensor,
+                edge_weight: torch.Tensor | None = None) -> tuple[GenoEdge, ...]:
+    """The kept edges of one node from its α (see the module docstring); ``edge_weight``
+    (softmax(β) per predecessor) scales each row before ranking, as Cream's ``parse`` does."""
     preds = cell.predecessors(node)
     labels = [label for label, _ in candidate_ops(cell, node)]
     if tuple(alpha.shape) != (len(preds), len(labels)):
@@ -48,12 +50,15 @@ def derive_node(cell: CellSpec, node: str, alpha: torch.Tensor) -> tuple[GenoEdg
     banned = excluded_labels(cell)
     allowed = [c for c, label in enumerate(labels) if label not in banned]
     alpha = alpha.detach().double().cpu()
+    scale = None if edge_weight is None else edge_weight.detach().double().cpu()[:, None]
     if cell.select.node_softmax:
-        w = torch.softmax(alpha.flatten(), 0).view_as(alpha).tolist()
+        w = torch.softmax(alpha.flatten(), 0).view_as(alpha)
+        w = (w if scale is None else w * scale).tolist()
         k = cell.select.keep(cell.nodes.index(node))
         pairs = _ranked([(w[r][c], r, c) for r in range(len(preds)) for c in allowed], k)
     else:
-        w = torch.softmax(alpha, -1).tolist()
+        w = torch.softmax(alpha, -1)
+        w = (w if scale is None else w * scale).tolist()
         best = []
         for r in range(len(preds)):
             col = max(allowed, key=lambda c: (w[r][c], -c))
@@ -62,9 +67,11 @@ def derive_node(cell: CellSpec, node: str, alpha: torch.Tensor) -> tuple[GenoEdg
     return tuple(GenoEdge(labels[c], preds[r]) for r, c in pairs)
 
 
-def derive_cell(cell: CellSpec, alphas: Mapping[str, torch.Tensor]) -> GenoCell:
+def derive_cell(cell: CellSpec, alphas: Mapping[str, torch.Tensor],
+                edge_weights: Mapping[str, torch.Tensor] | None = None) -> GenoCell:
     """A :class:`GenoCell` from a search cell and its α (node -> tensor)."""
-    nodes = tuple((node, derive_node(cell, node, alphas[node])) for node in cell.nodes)
+    edge_weights = edge_weights or {}
+    nodes = tuple((node, derive_node(cell, node, alphas[node], edge_weights.get(node))) for node in cell.nodes)
     table: dict = {}
     for node in cell.nodes:
         for label, impl in candidate_ops(cell, node):
@@ -74,12 +81,14 @@ def derive_cell(cell: CellSpec, alphas: Mapping[str, torch.Tensor]) -> GenoCell:
 
 
 def derive_genotype(cells: Mapping[str, CellSpec], alphas: Mapping[str, Mapping[str, torch.Tensor]], *,
-                    name: str = "searched", space: str | None = None, template: str | None = None) -> Genotype:
+                    name: str = "searched", space: str | None = None, template: str | None = None,
+                    edge_weights: Mapping[str, Mapping[str, torch.Tensor]] | None = None) -> Genotype:
     """A :class:`Genotype` with one derived cell per key of ``cells`` (``normal``,
     ``reduce``, or stage-specific keys).
 
     Example:
         >>> derive_genotype({"normal": normal, "reduce": reduce}, net_alphas).cell("normal")
     """
-    derived = tuple((key, derive_cell(cell, alphas[key])) for key, cell in cells.items())
+    edge_weights = edge_weights or {}
+    derived = tuple((key, derive_cell(cell, alphas[key], edge_weights.get(key))) for key, cell in cells.items())
     return Genotype(name, derived, space=space, template=template)

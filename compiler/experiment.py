@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
-    "TournamentConfig", "ExperimentConfig", "ROUTES", "LATENCY_TABLE",
+    "TournamentConfig", "ExperimentConfig", "ROUTES", "LATENCY_TABLE", "NAME_DEFAULTS", "AUGMENTED_KINDS",
 ]
 
 
@@ -86,6 +86,10 @@ class SearchConfig(_Frozen):
     eta_min: float = Field(default=1e-3, ge=0)
     eval_affine: bool = False      # BN affine in the search-phase evaluation network (Cream)
     test_every: int = Field(default=1, ge=0)   # epochs between E test evaluations; 0 = never
+    # Crop (zero padding of `crop_padding` pixels) and flip both halves during the search, as
+    # Cream and DARTS do; None: on for natural-image data (AUGMENTED_KINDS), off otherwise.
+    augment: bool | None = None
+    crop_padding: int = Field(default=4, ge=0)
 
 
 # Ablation routes of Table 3.6 (§4.1.5) as the three flags they set. CDARTS is route "zero"
@@ -107,20 +111,45 @@ LATENCY_TABLE: dict[str, float] = {
 }
 
 
+# Settings whose default depends on ``algorithm.name``: the CDARTS baseline is Cream's code
+# (icdarts-spec §1.1, §1.4), ICDARTS keeps w_E independent of S (docs/fidelity.md). Each is an
+# explicit setting, written resolved into the run's config.json; the routes never touch them.
+NAME_DEFAULTS: dict[str, dict[str, object]] = {
+    "icdarts": {"share_stem_heads": False, "edge_weights": "none", "eval_head_ce": 0.4,
+                "reset_optimizers": "eval"},
+    "cdarts": {"share_stem_heads": True, "edge_weights": "fixed", "eval_head_ce": 0.0,
+               "reset_optimizers": "all"},
+}
+
+
 class AlgorithmConfig(_Frozen):
     """ICDARTS or the CDARTS baseline, with the ablation routes and options of §4.1.5 and §4.4.
 
+    ``name`` chooses the step: ``icdarts`` is Algorithm 1 with one objective per parameter
+    group (the route's flags say which); ``cdarts`` is Cream's step as its code runs it (one
+    backward of ``(CE_S + CE_E)/λ + λ·KD`` on val into α, w_E and the shared modules, one
+    gradient clip over every parameter, then ``CE_S(train)`` for w_S).
+
     ``route`` is a shorthand that fills ``ws_kd``, ``we_kd`` and ``we_split``; flags given
-    explicitly must agree with it.
+    explicitly must agree with it. ``share_stem_heads``, ``edge_weights``, ``eval_head_ce``
+    and ``reset_optimizers`` default by ``name`` (:data:`NAME_DEFAULTS`) and are independent
+    of the route, so an ablation chain changes only what its specs say.
     """
 
     name: Literal["icdarts", "cdarts"] = "icdarts"
     route: Literal["icdarts", "cdarts", "A1", "A2", "B1", "B2"] | None = None
     T: float = Field(default=2.0, gt=0)
     lam: float = Field(default=1.0, ge=0)
-    kd_reduction: Literal["mean", "batchmean"] = "mean"
+    kd_reduction: Literal["mean", "batchmean"] = "mean"   # A4: Cream/NNI's mean; eq 3.7 is batchmean
     warmup_split: Literal["val", "train"] = "val"
     share_stem_heads: bool = False
+    # Cream weights the edges into node j by softmax(β) (β = 0.1, fixed: 1/(j+2)); DARTS sums.
+    edge_weights: Literal["none", "fixed", "learnable"] = "none"
+    # Weight of CE on each of E's distill heads in E's objective (warm-up and w_E step): the
+    # heads are two thirds of the teacher's ensemble and get no other gradient when unshared.
+    eval_head_ce: float = Field(default=0.4, ge=0)
+    # Optimisers rebuilt at each regeneration of E: E's only (state kept), or all three (Cream).
+    reset_optimizers: Literal["eval", "all"] = "eval"
     ws_kd: bool = True
     we_kd: bool = False
     we_split: Literal["train", "val"] = "train"
@@ -138,6 +167,9 @@ class AlgorithmConfig(_Frozen):
             return data
         data = dict(data)
         name = data.get("name", "icdarts")
+        if name == "cdarts" and data.get("route") not in (None, "cdarts"):
+            raise ValueError(f"algorithm `cdarts` is Cream's step and has no route {data['route']}; "
+                             "for an ablation route use name = icdarts with route = ...")
         route = data.get("route") or name
         preset = ROUTES.get(route)
         if preset is None:
@@ -146,8 +178,18 @@ class AlgorithmConfig(_Frozen):
             if key in data and data[key] != value and data.get("route") is not None:
                 raise ValueError(f"`{key}` = {data[key]!r} contradicts route {route} ({key} = {value!r})")
             data.setdefault(key, value)
-        data.setdefault("share_stem_heads", name == "cdarts")
+        for key, value in NAME_DEFAULTS.get(name, {}).items():
+            data.setdefault(key, value)
         return data
+
+    @model_validator(mode="after")
+    def _check_cdarts(self) -> "AlgorithmConfig":
+        if self.name == "cdarts" and (self.ws_kd, self.we_kd, self.we_split) != (False, True, "val"):
+            raise ValueError("algorithm `cdarts` fixes ws_kd = false, we_kd = true, we_split = val "
+                             "(Cream's step); use name = icdarts to change them")
+        if self.name == "cdarts" and self.lam == 0:
+            raise ValueError("algorithm `cdarts` divides its CE terms by λ (Cream): lam must be > 0")
+        return self
 
 
 class RetrainConfig(_Frozen):
@@ -169,7 +211,8 @@ class RetrainConfig(_Frozen):
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     affine: bool = True
     size_override: bool = False     # A26: Cream/NNI set wd and drop path from the parameter count
-    latency_batches: int = Field(default=5, ge=0)   # batches timed for the s/batch figure
+    # batches timed for the s/batch figure; None: the whole test set (§4.1.6)
+    latency_batches: int | None = Field(default=None, ge=0)
 
 
 class TournamentConfig(_Frozen):
@@ -177,8 +220,15 @@ class TournamentConfig(_Frozen):
 
     tiers: int = Field(default=3, ge=1)
     o_max: int = Field(default=8, ge=1)
-    granularity: Literal["node", "edge", "cell"] = "node"
+    # A14: one candidate list per (cell type, node), or per cell type. Per edge is not
+    # supported: the IR holds candidates per node, so it is rejected when the spec is checked.
+    granularity: Literal["node", "cell"] = "node"
     pool: str | None = None          # name of the op space holding the master pool
+
+
+# Data kinds whose search phase is augmented by default (crop and flip make sense for
+# natural images; not for digits, lens bands or EM crops).
+AUGMENTED_KINDS = frozenset({"cifar10", "cifar100", "image_folder"})
 
 
 class ExperimentConfig(_Frozen):
@@ -197,6 +247,23 @@ class ExperimentConfig(_Frozen):
     # contiguous layout elsewhere; True / False force one layout
     channels_last: bool | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_augment(cls, data: Any) -> Any:
+        """Write the data-dependent default of ``search.augment`` into the config, so the
+        resolved value is what config.json records."""
+        if not isinstance(data, dict):
+            return data
+        search = data.get("search")
+        search = dict(search) if isinstance(search, dict) else ({} if search is None else search)
+        if isinstance(search, dict) and search.get("augment") is None:
+            data = dict(data)
+            d = data.get("data")
+            kind = (d.get("kind") if isinstance(d, dict) else getattr(d, "kind", None)) or "cifar10"
+            search["augment"] = kind in AUGMENTED_KINDS
+            data["search"] = search
+        return data
+
     def with_overrides(self, **dotted: Any) -> "ExperimentConfig":
         """A copy with ``{"search.epochs": 3, "seed": 1}`` style overrides, re-validated.
 
@@ -214,7 +281,14 @@ class ExperimentConfig(_Frozen):
                     node[key] = {}
                 node = node[key]
             if parents == ["algorithm"] and leaf in ("name", "route"):
-                for derived in ("ws_kd", "we_kd", "we_split", "share_stem_heads", "route"):
+                for derived in ("ws_kd", "we_kd", "we_split", "route"):
                     node.pop(derived, None)
+                if leaf == "name":   # name defaults follow the name, unless set to something else
+                    old = NAME_DEFAULTS.get(node.get("name", "icdarts"), {})
+                    for key, default in old.items():
+                        if node.get(key) == default:
+                            node.pop(key, None)
+            if parents == ["data"] and leaf == "kind" and isinstance(data.get("search"), dict):
+                data["search"].pop("augment", None)     # re-derived for the new kind
             node[leaf] = value
         return ExperimentConfig.model_validate(data)

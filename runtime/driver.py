@@ -56,13 +56,15 @@ def load_data(config: ExperimentConfig):
 
 
 def search_data(dataset, config: ExperimentConfig):
-    """The train/val halves and the test set, normalised floats (no augmentation in search)."""
+    """The train/val halves and the test set, normalised floats; the search augments its
+    batches itself (``search.augment``), padding with ``fill``, the normalised black pixel."""
     from genolang.runtime.data import normalise, split_half, to_float
     from genolang.runtime.search import SearchData
 
     train, val = split_half(dataset, seed=config.seed, order=config.data.split_order)
     prep = lambda x: normalise(to_float(x), dataset.mean, dataset.std)
-    return SearchData(prep(train.x), train.y, prep(val.x), val.y, prep(dataset.test_x), dataset.test_y)
+    fill = tuple(-m / s for m, s in zip(dataset.mean, dataset.std))
+    return SearchData(prep(train.x), train.y, prep(val.x), val.y, prep(dataset.test_x), dataset.test_y, fill=fill)
 
 
 def _template(program, name: str | None, what: str) -> NetworkTemplate:

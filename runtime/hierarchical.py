@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 import genolang
 from genolang.compiler.build.macro import build_macro_eval, build_macro_search, macro_template
@@ -45,14 +45,12 @@ from genolang.compiler.derive_macro import attach_macro, macro_summary
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate
 from genolang.errors import ConfigError, RunError, SpecSemanticError, did_you_mean
-from genolang.runtime.batching import derive_seed, epoch_batches
-from genolang.runtime.checkpoint import load_checkpoint, rng_state, save_atomic, seed_everything, set_rng_state
-from genolang.runtime.losses import Route, objectives
+from genolang.runtime.batching import derive_seed
+from genolang.runtime.checkpoint import load_checkpoint, rng_state, save_atomic, set_rng_state
+from genolang.runtime.losses import Route
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
-from genolang.runtime.meter import Meter
-from genolang.runtime.search import SearchData, _clip, _zero, cosine_lr, resolve_device
-from genolang.runtime.weights import WeightPool
+from genolang.runtime.search import CyclicLoop, SearchData
 
 __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "start_macro_search",
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
@@ -92,8 +90,13 @@ def _choice_json(choice: MacroChoice) -> dict:
     return {"version": choice.version, "skips": list(choice.skips), "types": list(choice.types)}
 
 
-class MacroSearch:
-    """State and loop of one macro-phase run; ``run()`` returns the genotype with its choice."""
+class MacroSearch(CyclicLoop):
+    """State of one macro-phase run; the loop is the cell search's (:class:`CyclicLoop`),
+    with γ in place of α. ``run()`` returns the genotype with its choice."""
+
+    phase = "macro"
+    arch_name = "γ"
+    arch_loss = "loss_gamma"
 
     def __init__(self, config: ExperimentConfig, *, macro: MacroSpec, template: NetworkTemplate,
                  genotype: Genotype, data: SearchData, options: MacroOptions | None = None,
@@ -101,8 +104,9 @@ class MacroSearch:
                  device: torch.device | str | None = None):
         if macro.version not in (1, 2):
             raise ConfigError(f"macro version {macro.version} does not exist")
-        self.config = config
-        self.search_cfg = s = config.search
+        # The macro networks run in the contiguous layout (as before the loops were one).
+        self._setup(config, data, run_dir, progress, device, channels_last=False)
+        self.cream = False             # Algorithm 4 is ICDARTS's step, whatever the micro phase ran
         self.macro = macro
         self.template = template
         self.micro = genotype
@@ -110,46 +114,31 @@ class MacroSearch:
         self.warmup_epochs = self.options.warmup_for(macro.version)
         a = config.algorithm
         # Algorithm 4 is the ICDARTS route: KD in the γ and w_S objectives, w_E on CE_E(train).
-        self.route = Route(ws_kd=True, we_kd=False, we_split="train", T=a.T, lam=a.lam, reduction=a.kd_reduction)
-        self.device = torch.device(device) if device is not None else resolve_device(config.device)
-        self.data = data.to(self.device)
-        self.run_dir = run_dir
-        self.total_epochs = s.pretrain_epochs + s.epochs
-        self.progress = progress or Progress(self.total_epochs, enabled=False)
-
-        seed_everything(config.seed)
+        self.route = Route(ws_kd=True, we_kd=False, we_split="train", T=a.T, lam=a.lam, reduction=a.kd_reduction,
+                           head_ce=a.eval_head_ce)
         self.generators = {"gamma_init": torch.Generator().manual_seed(derive_seed(config.seed, 6))}
         options_kw: dict[str, Any] = {"generator": self.generators["gamma_init"], "affine": False}
         if macro.version == 1:
             options_kw["beta"] = self.options.beta
         self.search_net = build_macro_search(macro, template, genotype, **options_kw).to(self.device)
-        self.gamma = list(self.search_net.arch_parameters())
-        self.w_search = list(self.search_net.weight_parameters())
-        if {id(p) for p in self.gamma} & {id(p) for p in self.w_search}:
-            raise RunError("γ and the search weights share parameters")
-        self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_wd)
-        self.opt_gamma = torch.optim.Adam(self.gamma, lr=self.options.gamma_lr, betas=tuple(s.alpha_betas),
-                                          weight_decay=s.alpha_wd)
-        self.pool = WeightPool()
-        self.eval_net: nn.Module | None = None
+        self._setup_optimisers(list(self.search_net.arch_parameters()), list(self.search_net.weight_parameters()),
+                               self.options.gamma_lr)
         self.eval_choice: MacroChoice | None = None
-        self.opt_e: torch.optim.Optimizer | None = None
-        self.w_eval: list[nn.Parameter] = []
-        self.next_epoch = 0
         self.history: list[MacroChoice] = []
 
-    # ------------------------------------------------------------------------------ helpers
-    def _batches(self, part: str, epoch: int, stream: int) -> list[Tensor]:
-        y = self.data.train_y if part == "train" else self.data.val_y
-        idx = epoch_batches(len(y), self.search_cfg.batch, self.config.seed, epoch, stream)
-        cap = self.search_cfg.steps_per_epoch
-        idx = idx if cap is None else idx[:cap]
-        return [i.to(self.device) for i in idx]
+    @property
+    def gamma(self) -> list[nn.Parameter]:
+        return self.arch
 
-    def _get(self, part: str, idx: Tensor) -> tuple[Tensor, Tensor]:
-        if part == "train":
-            return self.data.train_x[idx], self.data.train_y[idx]
-        return self.data.val_x[idx], self.data.val_y[idx]
+    @property
+    def opt_gamma(self) -> torch.optim.Optimizer:
+        return self.opt_arch
+
+    def _shared_modules(self) -> bool:
+        return False                   # S_macro and E_macro never share modules
+
+    def _warmup_epochs(self) -> int:
+        return self.warmup_epochs
 
     def current_choice(self) -> MacroChoice:
         return self.search_net.choice()
@@ -160,145 +149,27 @@ class MacroSearch:
             return [torch.softmax(g.detach(), 0).cpu().tolist() for g in self.gamma]
         return torch.softmax(self.gamma[0].detach(), -1).cpu().tolist()
 
-    def _lrs(self, search_epoch: int) -> tuple[float, float]:
-        s = self.search_cfg
-        if s.lr_schedule == "cosine":
-            lr_w = cosine_lr(s.w_lr, s.eta_min, search_epoch, s.epochs)
-            lr_e = cosine_lr(s.e_lr, s.eta_min, search_epoch, s.epochs)
-        else:
-            lr_w, lr_e = s.w_lr, s.e_lr
-        for group in self.opt_w.param_groups:
-            group["lr"] = lr_w
-        return lr_w, lr_e
+    # ------------------------------------------------------------------------------ the loop's hooks
+    def _build_eval(self) -> nn.Module:
+        """E_macro of the current γ; its weights are inherited by name from the pool."""
+        self.eval_choice = choice = self.current_choice()
+        return build_macro_eval(self.macro, self.template, self.micro, choice, affine=self.search_cfg.eval_affine)
 
-    # ------------------------------------------------------------------------------ E_macro
-    def regenerate_eval_net(self, lr_e: float) -> None:
-        """Discretise γ, build E_macro, inherit its weights by name, give it a fresh SGD."""
+    def _regenerated(self) -> dict:
+        return {"eval_choice": _choice_json(self.eval_choice)}
+
+    def _epoch_result(self, search_epoch: int) -> tuple[dict, Genotype]:
         choice = self.current_choice()
-        net = build_macro_eval(self.macro, self.template, self.micro, choice,
-                               affine=self.search_cfg.eval_affine).to(self.device)
-        if self.config.algorithm.inherit_eval_weights:
-            self.pool.load_into(net)
-        self.eval_net, self.eval_choice = net, choice
-        self.w_eval = [p for p in net.parameters() if p.requires_grad]
+        self.history.append(choice)
+        genotype = self.stamp(choice, search_epoch)
+        return {"choice": _choice_json(choice), "gamma_softmax": self.gamma_softmax(),
+                "macro": macro_summary(choice)}, genotype
+
+    def _summary(self, genotype: Genotype) -> str:
+        return macro_summary(genotype.macro)
+
+    def _finish(self) -> Genotype:
         s = self.search_cfg
-        self.opt_e = torch.optim.SGD(self.w_eval, lr=lr_e, momentum=s.e_momentum, weight_decay=s.e_wd)
-
-    # ------------------------------------------------------------------------------ epochs
-    def pretrain_epoch(self, epoch: int) -> dict[str, float]:
-        """CE_S on train, γ fixed."""
-        meter = Meter()
-        net = self.search_net.train()
-        for idx in self._batches("train", epoch, 0):
-            x, y = self._get("train", idx)
-            out = net(x)
-            loss = nn.functional.cross_entropy(out.logits, y)
-            _zero(self.w_search)
-            loss.backward(inputs=self.w_search)
-            _clip(self.w_search, self.search_cfg.grad_clip)
-            self.opt_w.step()
-            meter.add("loss_S", loss)
-            meter.add_correct("acc_S", out.logits, y)
-        return meter.means()
-
-    def warmup_eval(self, epoch: int) -> dict[str, float]:
-        """CE_E on the warm-up split (eq 6.1), ``warmup_epochs`` passes."""
-        meter = Meter()
-        part = self.config.algorithm.warmup_split
-        net = self.eval_net.train()
-        for w in range(self.warmup_epochs):
-            for idx in self._batches(part, epoch, 10 + w):
-                x, y = self._get(part, idx)
-                loss = nn.functional.cross_entropy(net(x).logits, y)
-                _zero(self.w_eval)
-                loss.backward(inputs=self.w_eval)
-                _clip(self.w_eval, self.search_cfg.grad_clip)
-                self.opt_e.step()
-                meter.add("loss_E_warmup", loss)
-        return meter.means()
-
-    def macro_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter) -> None:
-        """One γ step (6.2), one w_S step (6.3) and one w_E step (6.4)."""
-        S, E, route = self.search_net, self.eval_net, self.route
-        clip = self.search_cfg.grad_clip
-        # (1) γ on the val batch, E the detached teacher.
-        s_v = S(x_v)
-        with torch.no_grad():
-            e_v = E(x_v)
-        loss_gamma = objectives(route, s_val=s_v, e_val=e_v, y_val=y_v).alpha
-        _zero(self.gamma)
-        loss_gamma.backward(inputs=self.gamma)
-        self.opt_gamma.step()
-        meter.add("loss_gamma", loss_gamma)
-        # (2) w_S and (3) w_E on the train batch: disjoint parameters, one backward pass.
-        s_t = S(x_t)
-        e_t = E(x_t)
-        obj = objectives(route, s_train=s_t, e_train=e_t, y_train=y_t)
-        _zero(self.w_search)
-        _zero(self.w_eval)
-        (obj.w_search + obj.w_eval).backward(inputs=self.w_search + self.w_eval)
-        _clip(self.w_search, clip)
-        _clip(self.w_eval, clip)
-        self.opt_w.step()
-        self.opt_e.step()
-        meter.add("loss_S", obj.w_search)
-        meter.add("loss_E", obj.w_eval)
-        meter.add_correct("acc_S", s_t.logits, y_t)
-        meter.add_correct("acc_E", e_t.logits, y_t)
-
-    def search_epoch(self, epoch: int) -> dict[str, float]:
-        meter = Meter()
-        train = self._batches("train", epoch, 1)
-        val = self._batches("val", epoch, 2)
-        self.search_net.train()
-        self.eval_net.train()
-        for i in range(min(len(train), len(val))):
-            x_t, y_t = self._get("train", train[i])
-            x_v, y_v = self._get("val", val[i])
-            self.macro_step(x_t, y_t, x_v, y_v, meter)
-        return meter.means()
-
-    @torch.no_grad()
-    def test_accuracy(self, net: nn.Module) -> float | None:
-        if self.data.test_x is None or len(self.data.test_y) == 0:
-            return None
-        was = net.training
-        net.eval()
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        b = max(self.search_cfg.batch, 256)
-        for i in range(0, len(self.data.test_y), b):
-            correct += (net(self.data.test_x[i:i + b]).logits.argmax(1) == self.data.test_y[i:i + b]).sum()
-        net.train(was)
-        return correct.item() / len(self.data.test_y)
-
-    # ------------------------------------------------------------------------------ loop
-    def run(self) -> MacroResult:
-        s = self.search_cfg
-        while self.next_epoch < self.total_epochs:
-            epoch = self.next_epoch
-            self.progress.start_epoch()
-            if epoch < s.pretrain_epochs:
-                record = {"phase": "pretrain", "epoch": epoch, **self.pretrain_epoch(epoch)}
-                genotype = None
-            else:
-                k = epoch - s.pretrain_epochs
-                lr_w, lr_e = self._lrs(k)
-                self.regenerate_eval_net(lr_e)
-                record = {"phase": "macro", "epoch": epoch, "search_epoch": k, "lr_w": lr_w, "lr_e": lr_e,
-                          "eval_choice": _choice_json(self.eval_choice)}
-                record.update(self.warmup_eval(epoch))
-                record.update(self.search_epoch(epoch))
-                if self.config.algorithm.inherit_eval_weights:
-                    self.pool.store_from(self.eval_net)
-                if s.test_every and ((k + 1) % s.test_every == 0 or k + 1 == s.epochs):
-                    record["acc_E_test"] = self.test_accuracy(self.eval_net)
-                choice = self.current_choice()
-                self.history.append(choice)
-                record["choice"] = _choice_json(choice)
-                record["gamma_softmax"] = self.gamma_softmax()
-                genotype = self.stamp(choice, k)
-            self.next_epoch = epoch + 1
-            self._epoch_end(record, genotype)
         choice = self.current_choice()
         final = self.stamp(choice, max(s.epochs - 1, 0), final=True)
         if self.run_dir is not None:
@@ -308,21 +179,12 @@ class MacroSearch:
                 indent=1), encoding="utf-8")
             self.run_dir.log({"phase": "final", "epoch": self.total_epochs, "choice": _choice_json(choice),
                               "macro": macro_summary(choice)})
-        return MacroResult(final, choice, list(self.history), self.run_dir.path if self.run_dir else None,
-                           self.run_dir.metrics() if self.run_dir else [])
+        return final
 
-    def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
-        values = {k: v for k, v in record.items() if isinstance(v, float)}
-        self.progress.epoch(record["phase"], record["epoch"], values)
-        if genotype is not None:
-            self.progress.message(macro_summary(genotype.macro))
-        if self.run_dir is None:
-            return
-        if genotype is not None:
-            record["macro"] = macro_summary(genotype.macro)
-            self.run_dir.save_genotype(genotype, epoch=record["epoch"])
-        self.run_dir.log(record)
-        self.run_dir.save_checkpoint(self.state_dict())     # last: later records are dropped on resume
+    def run(self) -> MacroResult:
+        final = self.run_epochs()
+        return MacroResult(final, self.current_choice(), list(self.history), self.run_dir.path if self.run_dir else None,
+                           self.run_dir.metrics() if self.run_dir else [])
 
     def stamp(self, choice: MacroChoice, search_epoch: int, final: bool = False) -> Genotype:
         """The micro genotype with the macro choice and the macro phase's provenance."""
@@ -363,12 +225,6 @@ class MacroSearch:
         self.next_epoch = state["next_epoch"]
         self.history = [MacroChoice(c["version"], tuple(c["skips"]), tuple(c["types"])) for c in state["history"]]
         set_rng_state(state["rng"], self.generators)
-
-    def resume_from(self, path: str | Path) -> None:
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
-        if self.run_dir is not None:
-            self.run_dir.truncate_metrics_from(self.next_epoch)
-            self.run_dir.truncate_genotypes(self.next_epoch)
 
 
 def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: NetworkTemplate, genotype: Genotype,

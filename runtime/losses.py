@@ -14,7 +14,7 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective"]
+__all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective", "eval_ce", "cream_objective"]
 
 
 def kd_loss(student: Tensor, teacher: Tensor, T: float = 2.0,
@@ -41,11 +41,13 @@ class Route:
     T: float = 2.0
     lam: float = 1.0
     reduction: Literal["mean", "batchmean"] = "mean"
+    head_ce: float = 0.0               # weight of CE on each of E's distill heads in E's objective
 
     @classmethod
     def from_config(cls, algorithm) -> "Route":
         return cls(ws_kd=algorithm.ws_kd, we_kd=algorithm.we_kd, we_split=algorithm.we_split,
-                   T=algorithm.T, lam=algorithm.lam, reduction=algorithm.kd_reduction)
+                   T=algorithm.T, lam=algorithm.lam, reduction=algorithm.kd_reduction,
+                   head_ce=algorithm.eval_head_ce)
 
     def kd(self, student: Tensor, teacher: Tensor) -> Tensor:
         return self.lam * kd_loss(student, teacher, self.T, self.reduction)
@@ -58,6 +60,25 @@ class Objectives:
     alpha: Tensor | None = None
     w_search: Tensor | None = None
     w_eval: Tensor | None = None
+
+
+def eval_ce(route: Route, e_out, y: Tensor) -> Tensor:
+    """E's own classification loss: CE of its final classifier, plus ``head_ce`` times the CE
+    of each distill head. The heads are two of the three parts of the teacher's ensemble;
+    without this term (and unshared) nothing would ever train them (docs/fidelity.md)."""
+    loss = F.cross_entropy(e_out.logits, y)
+    if route.head_ce > 0:
+        for head in getattr(e_out, "heads", ()):
+            loss = loss + route.head_ce * F.cross_entropy(head, y)
+    return loss
+
+
+def cream_objective(route: Route, s_val, e_val, y_val: Tensor) -> Tensor:
+    """Step 1 of the official CDARTS code (``search_function.search``), as one loss:
+    ``(CE_S + CE_E) / λ + λ·KD(S, E)``, the teacher *not* detached. Its backward trains α,
+    w_E and the shared modules at once (icdarts-spec §1.4)."""
+    cls = (F.cross_entropy(s_val.logits, y_val) + F.cross_entropy(e_val.logits, y_val)) / route.lam
+    return cls + route.lam * kd_loss(s_val.ensemble, e_val.ensemble, route.T, route.reduction)
 
 
 def alpha_objective(route: Route, s_val, e_val, y_val: Tensor) -> Tensor:
@@ -83,7 +104,7 @@ def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = N
         out.w_search = loss
     s_e, e_e, y_e = (s_val, e_val, y_val) if route.we_split == "val" else (s_train, e_train, y_train)
     if e_e is not None:
-        loss = F.cross_entropy(e_e.logits, y_e)
+        loss = eval_ce(route, e_e, y_e)
         if route.we_kd:
             # E learns from S: gradient flows into the teacher side only.
             loss = loss + route.kd(s_e.ensemble.detach(), e_e.ensemble)

@@ -18,10 +18,10 @@ __all__ = ["build_search_net", "build_eval_net", "share_stem_heads", "alpha_layo
 
 
 def build_search_net(template: NetworkTemplate, cells: Mapping[str, CellSpec],
-                     generator: torch.Generator | None = None) -> nn.Module:
+                     generator: torch.Generator | None = None, edge_weights: str = "none") -> nn.Module:
     from genolang.compiler.build import SearchNetwork
 
-    return SearchNetwork(template, cells, generator=generator)
+    return SearchNetwork(template, cells, generator=generator, edge_weights=edge_weights)
 
 
 def build_eval_net(template: NetworkTemplate, genotype: Genotype, *, phase: str, affine: bool) -> nn.Module:

@@ -117,13 +117,15 @@ class Retrainer:
         self.latency: float | None = None
 
     def measure_latency(self) -> float | None:
-        """s/batch of the untrained network in eval mode on test batches (§4.1.6)."""
+        """s/batch of the untrained network in eval mode on the test batches (§4.1.6: "average
+        per batch inference times on the test dataset"); ``latency_batches`` caps the count."""
         n = self.cfg.latency_batches
         if n == 0 or len(self.test_y) == 0:
             return None
         b = self.cfg.batch
+        stop = len(self.test_y) if n is None else min(len(self.test_y), n * b)
         batches = []
-        for i in range(0, min(len(self.test_y), n * b), b):
+        for i in range(0, stop, b):
             x = self.test_tf(self.test_x[i:i + b])
             batches.append(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x)
         return latency_per_batch(self.net, batches, warmup=1)

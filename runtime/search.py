@@ -41,7 +41,7 @@ from genolang.runtime.distributed import average_gradients, broadcast_module, in
 from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
 from genolang.runtime.genotext import genotype_json, genotype_summary
 from genolang.runtime.latency import expected_latency
-from genolang.runtime.losses import Route, objectives
+from genolang.runtime.losses import Route, cream_objective, eval_ce, objectives
 from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
@@ -50,7 +50,7 @@ from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
 from genolang.runtime.weights import WeightPool
 
-__all__ = ["SearchData", "SearchResult", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
+__all__ = ["SearchData", "SearchResult", "CyclicLoop", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
            "resolve_device", "resolve_channels_last"]
 
 CHECKPOINT_VERSION = 1
@@ -67,14 +67,26 @@ class SearchData:
     val_y: Tensor
     test_x: Tensor | None = None
     test_y: Tensor | None = None
+    # The normalised value of a black pixel per channel (-mean/std): what the crop pads with,
+    # so that padding happens "before normalisation", as in the DARTS/CDARTS pipeline.
+    fill: tuple[float, ...] | None = None
+
+    def augment(self, x: Tensor, pad: int, generator: torch.Generator) -> Tensor:
+        """Random crop (zero-padded by ``pad`` pixels, in pixel space) and horizontal flip."""
+        from genolang.runtime.data.augment import random_crop, random_flip
+
+        if pad > 0:
+            fill = x.new_tensor(self.fill or (0.0,) * x.shape[1]).view(1, -1, 1, 1)
+            x = random_crop(x - fill, pad, generator) + fill
+        return random_flip(x, generator)
 
     def to(self, device: torch.device, channels_last: bool = False) -> "SearchData":
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         moved = {}
         for f in dataclasses.fields(self):
             t = getattr(self, f.name)
-            if t is None:
-                moved[f.name] = None
+            if t is None or not isinstance(t, Tensor):
+                moved[f.name] = t
             elif t.dim() == 4:
                 moved[f.name] = t.to(device).contiguous(memory_format=fmt)
             else:
@@ -125,6 +137,22 @@ def _zero(params: list[nn.Parameter]) -> None:
         p.grad = None
 
 
+def _cream_step(loss: Tensor, owned: list[nn.Parameter], everything: list[nn.Parameter], max_norm: float,
+                optimisers: list[torch.optim.Optimizer], reduce: list[nn.Parameter] | None = None) -> None:
+    """One update as the official CDARTS code makes it: zero the stepped groups' gradients
+    (``optimizer.zero_grad()``), backward into every parameter (gradients of the others
+    accumulate, as ``loss.backward()`` does there), clip over every parameter
+    (``clip_grad_norm_(controller.parameters())``), step."""
+    _zero(owned)
+    loss.backward(inputs=everything)
+    average_gradients(reduce if reduce is not None else everything)
+    grads = [p for p in everything if p.grad is not None]
+    if grads:
+        nn.utils.clip_grad_norm_(grads, max_norm, foreach=True)
+    for opt in optimisers:
+        opt.step()
+
+
 @contextmanager
 def _frozen(params: list[nn.Parameter]):
     """Record a forward pass without the graph of ``params`` (their gradients are not
@@ -140,51 +168,51 @@ def _frozen(params: list[nn.Parameter]):
             p.requires_grad_(flag)
 
 
-class CyclicSearch:
-    """State and loop of one search run. ``run()`` returns the final genotype."""
+class CyclicLoop:
+    """Algorithm 1's schedule, shared by the cell search (α) and the macro phase (γ, Algorithm 4).
 
-    def __init__(self, config: ExperimentConfig, *, search_template: NetworkTemplate,
-                 eval_template: NetworkTemplate, cells: Mapping[str, CellSpec], data: SearchData,
-                 run_dir: RunDir | None = None, progress: Progress | None = None,
-                 device: torch.device | str | None = None):
+    Pre-train S; then every epoch: regenerate E from the architecture parameters (inheriting
+    its weights from the pool), warm it up, run the cyclic steps, write E back to the pool,
+    test E, record, checkpoint. Subclasses say what the architecture parameters are, how E is
+    built from them and what an epoch records; the schedule, the batches, the augmentation,
+    the steps and the optimisers are this class's, so a fix to any of them lands once.
+    """
+
+    phase = "search"            # the metrics' name of a joint epoch
+    arch_name = "α"
+    arch_loss = "loss_alpha"    # the metrics' name of the architecture objective
+
+    def _setup(self, config: ExperimentConfig, data: SearchData, run_dir: RunDir | None,
+               progress: Progress | None, device: torch.device | str | None, channels_last: bool | None) -> None:
         self.config = config
         self.search_cfg = config.search
         self.algo = config.algorithm
-        self.route = Route.from_config(config.algorithm)
-        self.search_template = search_template
-        self.eval_template = eval_template
-        self.cells = dict(cells)
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
-        self.channels_last = resolve_channels_last(config.channels_last, self.device)
+        self.channels_last = resolve_channels_last(channels_last, self.device)
         self.data = data.to(self.device, self.channels_last)
         self.run_dir = run_dir
         self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
         self.progress = progress or Progress(self.total_epochs, enabled=False)
-
+        self.cream = self.algo.name == "cdarts"
         seed_everything(config.seed)
-        # α is initialised from its own generator (CPU: same α on every device)
-        self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
-        self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"]))
-        broadcast_module(self.search_net)          # every rank starts from rank 0's weights and α
-        self.alpha = list(self.search_net.arch_parameters())
-        self.w_search = list(self.search_net.weight_parameters())
-        self._check_disjoint(self.alpha, self.w_search, "α", "search weights")
-        self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
-        if self.algo.latency_delta > 0:
-            self.latency_penalty()   # fail now, not after the first epoch, on ops without a latency
 
-        s = self.search_cfg
-        self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
-                                     weight_decay=s.w_wd, foreach=True)
-        self.opt_alpha = torch.optim.Adam(self.alpha, lr=s.alpha_lr, betas=tuple(s.alpha_betas),
-                                          weight_decay=s.alpha_wd, foreach=True)
+    def _setup_optimisers(self, arch: list[nn.Parameter], w_search: list[nn.Parameter], arch_lr: float) -> None:
+        self.arch, self.w_search = arch, w_search
+        self._check_disjoint(self.arch, self.w_search, self.arch_name, "search weights")
+        self._arch_lr = arch_lr
+        self._build_search_optimisers()
         self.pool = WeightPool()
         self.eval_net: nn.Module | None = None
-        self.eval_genotype: Genotype | None = None
         self.opt_e: torch.optim.Optimizer | None = None
         self.w_eval: list[nn.Parameter] = []
         self.next_epoch = 0
-        self.history: list[Genotype] = []
+
+    def _build_search_optimisers(self) -> None:
+        s = self.search_cfg
+        self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
+                                     weight_decay=s.w_wd, foreach=True)
+        self.opt_arch = torch.optim.Adam(self.arch, lr=self._arch_lr, betas=tuple(s.alpha_betas),
+                                         weight_decay=s.alpha_wd, foreach=True)
 
     # ------------------------------------------------------------------------------ helpers
     def _to_device(self, net: nn.Module) -> nn.Module:
@@ -206,10 +234,18 @@ class CyclicSearch:
         idx = epoch_batches(len(y), self.search_cfg.batch, self.config.seed, epoch, stream)
         return [shard(i).to(self.device) for i in idx]
 
-    def _get(self, part: str, idx: Tensor) -> tuple[Tensor, Tensor]:
+    def _get(self, part: str, idx: Tensor, epoch: int = 0, stream: int = 0, step: int = 0) -> tuple[Tensor, Tensor]:
+        """The batch ``idx`` of one half, augmented (crop, flip) when the search is: each draw
+        comes from a generator seeded by (seed, epoch, stream, step), so a resumed run sees
+        the same augmented batches as an uninterrupted one."""
         if part == "train":
-            return self.data.train_x[idx], self.data.train_y[idx]
-        return self.data.val_x[idx], self.data.val_y[idx]
+            x, y = self.data.train_x[idx], self.data.train_y[idx]
+        else:
+            x, y = self.data.val_x[idx], self.data.val_y[idx]
+        if self.search_cfg.augment:
+            gen = torch.Generator().manual_seed(derive_seed(self.config.seed, 7, epoch, stream, step))
+            x = self.data.augment(x, self.search_cfg.crop_padding, gen)
+        return x, y
 
     def _limit(self, n: int) -> int:
         cap = self.search_cfg.steps_per_epoch
@@ -226,77 +262,110 @@ class CyclicSearch:
             group["lr"] = lr_w
         return lr_w, lr_e
 
-    def current_genotype(self) -> Genotype:
-        return self.search_net.genotype()
-
-    def latency_penalty(self) -> Tensor:
-        return expected_latency(self.alpha_layout(), self.algo.latency_table)
-
     # ------------------------------------------------------------------------------ E
+    def _build_eval(self) -> nn.Module:
+        """The discrete E of the current architecture parameters (remembering what it is)."""
+        raise NotImplementedError
+
     def regenerate_eval_net(self, lr_e: float) -> None:
-        """Discretise α, build E, inherit its weights, give it a fresh SGD (Cream rebuilds
-        the evaluation optimiser at every regeneration)."""
-        genotype = self.current_genotype()
-        net = build_eval_net(self.eval_template, genotype, phase="eval", affine=self.search_cfg.eval_affine)
-        net = self._to_device(net)
+        """Discretise, build E, inherit its weights, give it a fresh SGD (Cream rebuilds the
+        evaluation optimiser at every regeneration; with ``reset_optimizers = all`` the
+        search network's and the architecture's too, as Cream does)."""
+        net = self._to_device(self._build_eval())
         if self.algo.inherit_eval_weights:
             self.pool.load_into(net)
         broadcast_module(net)
         if self._shared_modules():
             share_stem_heads(self.search_net, net)
-        self.eval_net, self.eval_genotype = net, genotype
+        self.eval_net = net
         self.w_eval = [p for p in net.parameters() if p.requires_grad]
-        self._check_disjoint(self.alpha, self.w_eval, "α", "evaluation weights")
+        self._check_disjoint(self.arch, self.w_eval, self.arch_name, "evaluation weights")
         if not self._shared_modules():
             self._check_disjoint(self.w_search, self.w_eval, "search weights", "evaluation weights")
         s = self.search_cfg
         self.opt_e = torch.optim.SGD(self.w_eval, lr=lr_e, momentum=s.e_momentum, weight_decay=s.e_wd,
                                      foreach=True)
+        if self.algo.reset_optimizers == "all":
+            lrs = [g["lr"] for g in self.opt_w.param_groups]
+            self._build_search_optimisers()
+            for group, lr in zip(self.opt_w.param_groups, lrs):
+                group["lr"] = lr
+        if self.cream:   # stale gradients of the last epoch are not carried over (docs/fidelity.md)
+            _zero(self._all_params())
+
+    def _all_params(self) -> list[nn.Parameter]:
+        """Every trainable parameter of S, E and the architecture, once each (Cream's
+        ``controller.parameters()``, over which its gradient clipping runs)."""
+        seen, out = set(), []
+        for p in self.w_search + self.arch + self.w_eval:
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+        return out
 
     # ------------------------------------------------------------------------------ epochs
     def pretrain_epoch(self, epoch: int) -> dict[str, float]:
-        """CE_S on train, α fixed (Algorithm 1's pre-training)."""
+        """CE_S on train, the architecture fixed (Algorithm 1's pre-training)."""
         meter = Meter()
         net = self.search_net.train()
         batches = self._batches("train", epoch, 0)
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
             self.progress.step("pretrain", epoch, i, len(batches))
-            x, y = self._get("train", idx)
-            with _frozen(self.alpha):
+            x, y = self._get("train", idx, epoch, 0, i)
+            if self.cream:
                 out = net(x)
-            loss = nn.functional.cross_entropy(out.logits, y)
-            _zero(self.w_search)
-            loss.backward(inputs=self.w_search)
-            _clip(self.w_search, self.search_cfg.grad_clip)
-            self.opt_w.step()
+                loss = nn.functional.cross_entropy(out.logits, y)
+                _cream_step(loss, self.w_search, self._all_params(), self.search_cfg.grad_clip, [self.opt_w])
+            else:
+                with _frozen(self.arch):
+                    out = net(x)
+                loss = nn.functional.cross_entropy(out.logits, y)
+                _zero(self.w_search)
+                loss.backward(inputs=self.w_search)
+                _clip(self.w_search, self.search_cfg.grad_clip)
+                self.opt_w.step()
             meter.add("loss_S", loss)
             meter.add_correct("acc_S", out.logits, y)
         return meter.means()
 
+    def _warmup_epochs(self) -> int:
+        return self.search_cfg.warmup_epochs
+
     def warmup_eval(self, epoch: int) -> dict[str, float]:
-        """CE_E on the warm-up split (eq 3.5)."""
+        """E's own loss on the warm-up split (eq 3.5 / 6.1): CE of the classifier, plus CE of
+        each distill head (``eval_head_ce``)."""
         meter = Meter()
         part = self.algo.warmup_split
         net = self.eval_net.train()
-        for w in range(self.search_cfg.warmup_epochs):
+        for w in range(self._warmup_epochs()):
             batches = self._batches(part, epoch, 10 + w)
             batches = batches[: self._limit(len(batches))]
             for i, idx in enumerate(batches):
                 self.progress.step("warmup", epoch, i, len(batches))
-                x, y = self._get(part, idx)
+                x, y = self._get(part, idx, epoch, 10 + w, i)
                 out = net(x)
-                loss = nn.functional.cross_entropy(out.logits, y)
-                _zero(self.w_eval)
-                loss.backward(inputs=self.w_eval)
-                _clip(self.w_eval, self.search_cfg.grad_clip)
-                self.opt_e.step()
+                loss = eval_ce(self.route, out, y)
+                if self.cream:
+                    _cream_step(loss, self.w_eval, self._all_params(), self.search_cfg.grad_clip, [self.opt_e])
+                else:
+                    _zero(self.w_eval)
+                    loss.backward(inputs=self.w_eval)
+                    _clip(self.w_eval, self.search_cfg.grad_clip)
+                    self.opt_e.step()
                 meter.add("loss_E_warmup", loss)
         return meter.means()
 
+    def _arch_penalty(self, meter: Meter, regular_weight: float) -> Tensor | None:
+        """Extra terms of the architecture objective (latency, regulariser); none by default."""
+        return None
+
     def cyclic_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter,
                     regular_weight: float = 0.0) -> None:
-        """One α step, one w_S step and one w_E step (Algorithm 1, or the configured route)."""
+        """One architecture step, one w_S step and one w_E step (Algorithm 1 or the route;
+        with ``name = cdarts``, Cream's step)."""
+        if self.cream:
+            return self.cream_step(x_t, y_t, x_v, y_v, meter, regular_weight)
         S, E, route = self.search_net, self.eval_net, self.route
         clip = self.search_cfg.grad_clip
         shared = self._shared_modules()
@@ -309,33 +378,29 @@ class CyclicSearch:
             e_v = E(x_v)
         obj_v = objectives(route, s_val=s_v, e_val=e_v, y_val=y_v)
         loss_alpha = obj_v.alpha
-        if self.algo.latency_delta > 0:
-            penalty = self.latency_penalty()
-            meter.add("latency_P", penalty)
-            if self.algo.latency_mode == "alpha":
-                loss_alpha = loss_alpha + self.algo.latency_delta * penalty
-        if regular_weight > 0:
-            loss_alpha = loss_alpha + regular_weight * regularizer_loss(self.alpha_layout())
-        _zero(self.alpha)
+        extra = self._arch_penalty(meter, regular_weight)
+        if extra is not None:
+            loss_alpha = loss_alpha + extra
+        _zero(self.arch)
         if eval_on_val:
             _zero(self.w_eval)
             if shared:  # the shared stem is in both graphs: two passes over one graph
-                loss_alpha.backward(inputs=self.alpha, retain_graph=True)
+                loss_alpha.backward(inputs=self.arch, retain_graph=True)
                 obj_v.w_eval.backward(inputs=self.w_eval)
             else:       # disjoint parameter sets: one pass gives both gradients
-                (loss_alpha + obj_v.w_eval).backward(inputs=self.alpha + self.w_eval)
+                (loss_alpha + obj_v.w_eval).backward(inputs=self.arch + self.w_eval)
             _clip(self.w_eval, clip)
             self.opt_e.step()
             meter.add("loss_E", obj_v.w_eval)
             meter.add_correct("acc_E", e_v.logits, y_v)
         else:
-            loss_alpha.backward(inputs=self.alpha)
-        average_gradients(self.alpha)
-        self.opt_alpha.step()
-        meter.add("loss_alpha", obj_v.alpha)
+            loss_alpha.backward(inputs=self.arch)
+        average_gradients(self.arch)
+        self.opt_arch.step()
+        meter.add(self.arch_loss, obj_v.alpha)
 
         # (2) w_S and (3) w_E on the train batch.
-        with _frozen(self.alpha):
+        with _frozen(self.arch):
             s_t = S(x_t)
         e_t = None
         eval_on_train = route.we_split == "train"
@@ -371,6 +436,35 @@ class CyclicSearch:
             meter.add("loss_E", obj_t.w_eval)
             meter.add_correct("acc_E", e_t.logits, y_t)
 
+    def cream_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter,
+                   regular_weight: float = 0.0) -> None:
+        """The joint step of the official CDARTS code (``search_function.search``), with its
+        gradient bookkeeping: gradients accumulate in ``.grad`` and are zeroed only where
+        Cream zeroes them, and each clip runs over every parameter, so stale gradients enter
+        the clip norm exactly as they do there.
+
+        1. zero α, E (and the shared modules); ``(CE_S + CE_E)/λ + λ·KD`` on val, E not
+           detached; one backward into everything; clip all; step E's SGD and α's Adam.
+        2. zero S (and the shared modules); ``CE_S(train)``; backward; clip all; step S's SGD.
+        """
+        S, E, route = self.search_net, self.eval_net, self.route
+        clip = self.search_cfg.grad_clip
+        everything = self._all_params()
+        s_v, e_v = S(x_v), E(x_v)
+        loss = cream_objective(route, s_v, e_v, y_v)
+        extra = self._arch_penalty(meter, regular_weight)
+        if extra is not None:
+            loss = loss + extra
+        _cream_step(loss, self.arch + self.w_eval, everything, clip, [self.opt_e, self.opt_arch])
+        meter.add(self.arch_loss, loss)
+        meter.add("loss_E", loss)
+        meter.add_correct("acc_E", e_v.logits, y_v)
+        s_t = S(x_t)
+        loss_s = nn.functional.cross_entropy(s_t.logits, y_t)
+        _cream_step(loss_s, self.w_search, everything, clip, [self.opt_w])
+        meter.add("loss_S", loss_s)
+        meter.add_correct("acc_S", s_t.logits, y_t)
+
     def search_epoch(self, epoch: int, search_epoch: int) -> dict[str, float]:
         meter = Meter()
         train = self._batches("train", epoch, 1)
@@ -380,10 +474,10 @@ class CyclicSearch:
         self.search_net.train()
         self.eval_net.train()
         for i in range(steps):
-            x_t, y_t = self._get("train", train[i])
-            x_v, y_v = self._get("val", val[i])
+            x_t, y_t = self._get("train", train[i], epoch, 1, i)
+            x_v, y_v = self._get("val", val[i], epoch, 2, i)
             self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
-            self.progress.step("search", epoch, i, steps)
+            self.progress.step(self.phase, epoch, i, steps)
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
@@ -409,7 +503,19 @@ class CyclicSearch:
         return correct.item() / len(self.data.test_y)
 
     # ------------------------------------------------------------------------------ loop
-    def run(self) -> SearchResult:
+    def _regenerated(self) -> dict:
+        """What the record says about the E just built (nothing by default)."""
+        return {}
+
+    def _epoch_result(self, search_epoch: int) -> tuple[dict, Genotype]:
+        """After a joint epoch: the record's extra fields and the stamped genotype."""
+        raise NotImplementedError
+
+    def _finish(self) -> Genotype:
+        """Write the final result; returns the final genotype."""
+        raise NotImplementedError
+
+    def run_epochs(self) -> Genotype:
         s = self.search_cfg
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
@@ -421,45 +527,141 @@ class CyclicSearch:
                 k = epoch - s.pretrain_epochs
                 lr_w, lr_e = self._set_lrs(k)
                 self.regenerate_eval_net(lr_e)
-                record = {"phase": "search", "epoch": epoch, "search_epoch": k, "lr_w": lr_w, "lr_e": lr_e}
+                record = {"phase": self.phase, "epoch": epoch, "search_epoch": k, "lr_w": lr_w, "lr_e": lr_e,
+                          **self._regenerated()}
                 record.update(self.warmup_eval(epoch))
                 record.update(self.search_epoch(epoch, k))
                 if self.algo.inherit_eval_weights:
                     self.pool.store_from(self.eval_net)
                 if s.test_every and ((k + 1) % s.test_every == 0 or k + 1 == s.epochs):
                     record["acc_E_test"] = self.test_accuracy(self.eval_net)
-                genotype = self._stamp(self.current_genotype(), k)
-                self.history.append(genotype)
+                extra, genotype = self._epoch_result(k)
+                record.update(extra)
             self.next_epoch = epoch + 1
             self._epoch_end(record, genotype)
-        final = self._stamp(self.current_genotype(), max(s.epochs - 1, 0), final=True)
-        if self.run_dir is not None:
-            self.run_dir.save_genotype(final)
-            self.run_dir.log({"phase": "final", "epoch": self.total_epochs,
-                              "genotype": genotype_summary(final)})
-        return SearchResult(final, list(self.history), self.run_dir.path if self.run_dir else None,
-                            self.run_dir.metrics() if self.run_dir else [])
+        return self._finish()
+
+    def _summary(self, genotype: Genotype) -> str:
+        return genotype_summary(genotype)
 
     def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
         values = {k: v for k, v in record.items() if isinstance(v, float)}
         self.progress.epoch(record["phase"], record["epoch"], values)
         if genotype is not None:
-            self.progress.message(genotype_summary(genotype))
+            self.progress.message(self._summary(genotype))
         if self.run_dir is None:
             return
         if genotype is not None:
-            record["genotype"] = genotype_summary(genotype)
+            record.setdefault("genotype", self._summary(genotype))
             self.run_dir.save_genotype(genotype, epoch=record["epoch"])
         self.run_dir.log(record)
         # written last: records and genotypes past the checkpoint are dropped on resume
         self.run_dir.save_checkpoint(self.state_dict())
+
+    def resume_from(self, path: str | Path) -> None:
+        # loaded to the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
+        self.load_state_dict(load_checkpoint(path))
+        if self.run_dir is not None:
+            self.run_dir.truncate_metrics_from(self.next_epoch)
+            self.run_dir.truncate_genotypes(self.next_epoch)
+
+
+class CyclicSearch(CyclicLoop):
+    """State and loop of one cell search run. ``run()`` returns the final genotype."""
+
+    def __init__(self, config: ExperimentConfig, *, search_template: NetworkTemplate,
+                 eval_template: NetworkTemplate, cells: Mapping[str, CellSpec], data: SearchData,
+                 run_dir: RunDir | None = None, progress: Progress | None = None,
+                 device: torch.device | str | None = None):
+        self._setup(config, data, run_dir, progress, device, config.channels_last)
+        self.route = Route.from_config(config.algorithm)
+        self.search_template = search_template
+        self.eval_template = eval_template
+        self.cells = dict(cells)
+        # α is initialised from its own generator (CPU: same α on every device)
+        self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
+        self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"],
+                                                           edge_weights=self.algo.edge_weights))
+        broadcast_module(self.search_net)          # every rank starts from rank 0's weights and α
+        self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
+        if self.algo.latency_delta > 0:
+            self.latency_penalty()   # fail now, not after the first epoch, on ops without a latency
+        self._setup_optimisers(list(self.search_net.arch_parameters()), list(self.search_net.weight_parameters()),
+                               config.search.alpha_lr)
+        self.eval_genotype: Genotype | None = None
+        self.history: list[Genotype] = []
+
+    # The names the rest of the runtime (and the tests) know these by.
+    @property
+    def alpha(self) -> list[nn.Parameter]:
+        return self.arch
+
+    @property
+    def opt_alpha(self) -> torch.optim.Optimizer:
+        return self.opt_arch
+
+    def current_genotype(self) -> Genotype:
+        return self.search_net.genotype()
+
+    def latency_penalty(self) -> Tensor:
+        return expected_latency(self.alpha_layout(), self.algo.latency_table)
+
+    def _build_eval(self) -> nn.Module:
+        genotype = self.current_genotype()
+        self.eval_genotype = genotype
+        return build_eval_net(self.eval_template, genotype, phase="eval", affine=self.search_cfg.eval_affine)
+
+    def _arch_penalty(self, meter: Meter, regular_weight: float) -> Tensor | None:
+        extra = None
+        if self.algo.latency_delta > 0:
+            penalty = self.latency_penalty()
+            meter.add("latency_P", penalty)
+            if self.algo.latency_mode == "alpha":
+                extra = self.algo.latency_delta * penalty
+        if regular_weight > 0:
+            term = regular_weight * regularizer_loss(self.alpha_layout())
+            extra = term if extra is None else extra + term
+        return extra
+
+    def alpha_softmax(self) -> dict:
+        """The relaxed weights (softmax(α), scaled by softmax(β) where edges are weighted) of
+        every cell node, with the predecessor and op names that index them: enough to draw α
+        heat maps and trajectories from metrics.jsonl alone."""
+        from genolang.compiler.build.ops import candidate_ops
+
+        weights = self.search_net.relaxed_weights()
+        return {key: {node: {"from": list(cell.predecessors(node)),
+                             "ops": [label for label, _ in candidate_ops(cell, node)],
+                             "softmax": weights[key][node].detach().cpu().tolist()}
+                      for node in cell.nodes}
+                for key, cell in self.search_net.cell_specs.items()}
+
+    def _epoch_result(self, search_epoch: int) -> tuple[dict, Genotype]:
+        genotype = self._stamp(self.current_genotype(), search_epoch)
+        self.history.append(genotype)
+        return {"alpha_softmax": self.alpha_softmax()}, genotype
+
+    def _finish(self) -> Genotype:
+        s = self.search_cfg
+        final = self._stamp(self.current_genotype(), max(s.epochs - 1, 0), final=True)
+        if self.run_dir is not None:
+            self.run_dir.save_genotype(final)
+            self.run_dir.log({"phase": "final", "epoch": self.total_epochs,
+                              "genotype": genotype_summary(final)})
+        return final
+
+    def run(self) -> SearchResult:
+        final = self.run_epochs()
+        return SearchResult(final, list(self.history), self.run_dir.path if self.run_dir else None,
+                            self.run_dir.metrics() if self.run_dir else [])
 
     def _stamp(self, genotype: Genotype, search_epoch: int, final: bool = False) -> Genotype:
         """The genotype with its provenance: space, algorithm and options, seed, epoch, version."""
         a = self.algo
         options = f"route={a.route or a.name} T={a.T:g} lam={a.lam:g} kd={a.kd_reduction} " \
                   f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
-                  f"share_stem_heads={a.share_stem_heads} delta={a.latency_delta:g}"
+                  f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} " \
+                  f"eval_head_ce={a.eval_head_ce:g} delta={a.latency_delta:g}"
         name = self.config.name or "found"
         spaces = {cell.space_of(node).name for cell in self.cells.values() for node in cell.nodes}
         space = self.config.templates.space or genotype.space or "+".join(sorted(spaces))
@@ -514,14 +716,6 @@ class CyclicSearch:
         # E is not rebuilt: the next epoch regenerates it from α and the pool, which already
         # holds its weights (written back at the end of every epoch).
         set_rng_state(state["rng"], self.generators)
-
-    def resume_from(self, path: str | Path) -> None:
-        # loaded to the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest
-        self.load_state_dict(load_checkpoint(path))
-        if self.run_dir is not None:
-            self.run_dir.truncate_metrics_from(self.next_epoch)
-            self.run_dir.truncate_genotypes(self.next_epoch)
-
 
 def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, eval_template: NetworkTemplate,
                cells: Mapping[str, CellSpec], data: SearchData, run_dir: str | Path | None = None,

@@ -24,18 +24,30 @@ from genolang.compiler.primitives import FactorizedReduce, build_expr
 from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan
 from genolang.errors import CompileError
 
-__all__ = ["NetOutput", "Cell", "ReplacementCell", "CellNetwork", "NodeBuilder", "relu_conv_bn",
+__all__ = ["NetOutput", "net_output", "Cell", "ReplacementCell", "CellNetwork", "NodeBuilder", "relu_conv_bn",
            "EmptyNode", "build_node_edges"]
 
 
 class NetOutput(NamedTuple):
     """``logits`` of the final classifier; ``ensemble`` = ``cat([e0*h1, …, en*logits], 0)``
     over the distill heads (just ``logits`` without heads); ``aux`` = auxiliary-head logits
-    in training mode, else None."""
+    in training mode, else None; ``heads`` = each distill head's own logits (for the CE that
+    trains the teacher's heads)."""
 
     logits: torch.Tensor
     ensemble: torch.Tensor
     aux: torch.Tensor | None
+    heads: tuple[torch.Tensor, ...] = ()
+
+
+def net_output(net: nn.Module, logits: torch.Tensor, side: list[torch.Tensor], aux) -> NetOutput:
+    """The output of a network with distill heads: the ensemble is ``cat([e_k · head_k, …,
+    e_last · logits], 0)`` with ``e = softmax(ensemble_logits)`` (CDARTS's ``em_output``)."""
+    if not side:
+        return NetOutput(logits, logits, aux)
+    e = torch.softmax(net.ensemble_logits, dim=0)
+    parts = [e[k] * h for k, h in enumerate(side)] + [e[-1] * logits]
+    return NetOutput(logits, torch.cat(parts, dim=0), aux, tuple(side))
 
 
 # A node builder gets the cell's plan row, the node name, its edges and the state index of
@@ -207,12 +219,7 @@ class CellNetwork(nn.Module):
                 side.append(self.distill_heads[self.distill_after.index(i)](s1))
             if i == self.aux_after and self.training:
                 aux = self.aux_head(s1)
-        logits = self.classifier(s1)
-        if not side:
-            return NetOutput(logits, logits, aux)
-        e = torch.softmax(self.ensemble_logits, dim=0)
-        parts = [e[k] * h for k, h in enumerate(side)] + [e[-1] * logits]
-        return NetOutput(logits, torch.cat(parts, dim=0), aux)
+        return net_output(self, self.classifier(s1), side, aux)
 
     def weight_parameters(self) -> list[nn.Parameter]:
         return list(self.parameters())

@@ -90,7 +90,7 @@ class EvalNetwork(CellNetwork):
     Example:
         >>> net = EvalNetwork(retrain_template, darts_v2, phase="retrain")
         >>> net.drop_path_prob = 0.2
-        >>> logits, ensemble, aux = net(images)
+        >>> logits, ensemble, aux, heads = net(images)
     """
 
     def __init__(self, template: NetworkTemplate, genotype: Genotype, *, phase: str = "retrain",

@@ -52,7 +52,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from genolang.compiler.build.cells import Cell, NetOutput, attach_heads, attach_stem, relu_conv_bn
+from genolang.compiler.build.cells import Cell, NetOutput, attach_heads, attach_stem, net_output, relu_conv_bn
 from genolang.compiler.build.discrete import SumNode, apply_phase
 from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate, Slot
 from genolang.compiler.primitives import FactorizedReduce
@@ -171,12 +171,7 @@ class _MacroBase(nn.Module):
         return aux
 
     def _output(self, s: torch.Tensor, side: list, aux) -> NetOutput:
-        logits = self.classifier(s)
-        if not side:
-            return NetOutput(logits, logits, aux)
-        e = torch.softmax(self.ensemble_logits, dim=0)
-        parts = [e[k] * h for k, h in enumerate(side)] + [e[-1] * logits]
-        return NetOutput(logits, torch.cat(parts, dim=0), aux)
+        return net_output(self, self.classifier(s), side, aux)
 
     @property
     def drop_path_prob(self) -> float:

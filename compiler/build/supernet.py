@@ -9,6 +9,12 @@ cell shares its α.
 Relaxation: ``darts`` cells softmax each row (edge); ``idarts`` / ``xdarts`` cells softmax
 all ``(predecessor, op)`` entries of a node together. A node is ``Σ w[i, o] · o(x_i)``.
 
+Edge weights (``edge_weights``): ``none`` sums the edges of a node (DARTS, NNI, ICDARTS);
+``fixed`` scales row i by softmax(β)_i with β = 0.1 fixed, i.e. 1/n_predecessors, as the
+official CDARTS code does with ``use_beta`` off; ``learnable`` makes β an architecture
+parameter (``betas.<cell>.<node>``, init 1e-3·randn, PC-DARTS's edge normalisation, Cream's
+``--use_beta``). Derivation ranks edges by the β-scaled weights, as Cream's ``parse`` does.
+
 The forward pass can be given explicit weights instead (``arch_weights``):
 :meth:`SearchNetwork.hard_weights` gives the 0/1 weights of a genotype, at which the
 supernet computes exactly the discrete network of that genotype (the discrete cell sums
@@ -30,7 +36,9 @@ from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
 from genolang.errors import CompileError, did_you_mean
 
-__all__ = ["SearchNetwork", "MixedNode", "relax", "alpha_shape"]
+__all__ = ["SearchNetwork", "MixedNode", "relax", "alpha_shape", "EDGE_WEIGHTS"]
+
+EDGE_WEIGHTS = ("none", "fixed", "learnable")
 
 ArchWeights = Mapping[str, Mapping[str, torch.Tensor]]
 
@@ -96,7 +104,9 @@ class SearchNetwork(CellNetwork):
 
     def __init__(self, template: NetworkTemplate, cells: Mapping[str, CellSpec], *,
                  generator: torch.Generator | None = None, affine: bool = False,
-                 trainable_ensemble: bool = False):
+                 trainable_ensemble: bool = False, edge_weights: str = "none"):
+        if edge_weights not in EDGE_WEIGHTS:
+            raise CompileError(f"edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weights!r}")
         for key, cell in cells.items():
             if not isinstance(cell, CellSpec):
                 raise CompileError(f"cell `{key}` is a discrete cell; a search network needs search cells",
@@ -116,6 +126,18 @@ class SearchNetwork(CellNetwork):
             self.alphas[_param_key(key)] = nn.ParameterDict({
                 node: nn.Parameter(1e-3 * torch.randn(alpha_shape(cell, node), generator=generator))
                 for node in cell.nodes})
+        # β after α, so that α's initial values do not depend on the edge weighting.
+        self.edge_weighting = edge_weights
+        self.betas = nn.ModuleDict()
+        for key, cell in self.cell_specs.items():
+            betas = nn.ParameterDict()
+            for node in cell.nodes:
+                n = len(cell.predecessors(node))
+                if edge_weights == "learnable":
+                    betas[node] = nn.Parameter(1e-3 * torch.randn(n, generator=generator))
+                elif edge_weights == "fixed":
+                    betas[node] = nn.Parameter(torch.full((n,), 0.1), requires_grad=False)
+            self.betas[_param_key(key)] = betas
 
     # ------------------------------------------------------------------ α
 
@@ -123,17 +145,30 @@ class SearchNetwork(CellNetwork):
         """α of one cell (by cells-mapping key), node -> tensor."""
         return dict(self.alphas[_param_key(key)].items())
 
+    def edge_weight(self, key: str, node: str) -> torch.Tensor | None:
+        """softmax(β) of one node's incoming edges, or None when edges are summed."""
+        betas = self.betas[_param_key(key)]
+        return torch.softmax(betas[node], dim=0) if node in betas else None
+
     def arch_parameters(self) -> list[nn.Parameter]:
-        return list(self.alphas.parameters())
+        """α, and β when it is learnable (a fixed β is a constant, not a parameter)."""
+        return list(self.alphas.parameters()) + [p for p in self.betas.parameters() if p.requires_grad]
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        arch = {id(p) for p in self.arch_parameters()}
+        arch = {id(p) for p in self.alphas.parameters()} | {id(p) for p in self.betas.parameters()}
         return [p for p in self.parameters() if id(p) not in arch]
 
     def relaxed_weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        """The relaxed edge weights of every cell, computed from α."""
-        return {key: {node: relax(cell, alpha) for node, alpha in self.alpha(key).items()}
-                for key, cell in self.cell_specs.items()}
+        """The relaxed edge weights of every cell, computed from α (and β)."""
+        out = {}
+        for key, cell in self.cell_specs.items():
+            out[key] = {}
+            for node, alpha in self.alpha(key).items():
+                w = relax(cell, alpha)
+                edge = self.edge_weight(key, node)
+                out[key][node] = w if edge is None else w * edge[:, None]
+            # a node's weights sum to 1 per edge (darts) or per node (idarts); β rescales rows
+        return out
 
     def hard_weights(self, genotype: Genotype) -> dict[str, dict[str, torch.Tensor]]:
         """0/1 weights selecting exactly the edges of ``genotype`` (see the module docstring)."""
@@ -161,7 +196,10 @@ class SearchNetwork(CellNetwork):
         from genolang.compiler.derive import derive_genotype
 
         alphas = {key: {n: a.detach() for n, a in self.alpha(key).items()} for key in self.cell_specs}
-        return derive_genotype(self.cell_specs, alphas, name=name, template=self.plan.template.name)
+        edges = {key: {n: w.detach() for n in self.alpha(key) if (w := self.edge_weight(key, n)) is not None}
+                 for key in self.cell_specs}
+        return derive_genotype(self.cell_specs, alphas, name=name, template=self.plan.template.name,
+                               edge_weights=edges if self.edge_weighting != "none" else None)
 
     # ------------------------------------------------------------------ forward
 

@@ -173,8 +173,8 @@ def load_em(*, root: str | Path | None = None, crops_per_slice: int | tuple[int,
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     train_x, train_y = _load_part(folder, "train", per_train, crop, min_positive, scaling, train_rng)
     test_x, test_y = _load_part(folder, "test", per_test, crop, min_positive, scaling, test_rng)
-    mean = float(train_x.mean())
-    std = max(float(train_x.std()), 1e-6)
+    # The dissertation's preprocessing is the min-max scaling alone: a standardisation after it
+    # (mean/std of the crops) would undo the scaling, so the normalisation is the identity.
     return Dataset(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
-                   classes=("background", "mitochondria"), mean=(mean,), std=(std,), name="em",
+                   classes=("background", "mitochondria"), mean=(0.0,), std=(1.0,), name="em",
                    channels=1, size=crop)

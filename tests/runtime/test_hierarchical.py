@@ -146,7 +146,7 @@ def test_steps_touch_only_their_groups(program):
     search.pretrain_epoch(0)                                   # w_S only
     assert all(torch.equal(a, b) for a, b in zip(gamma0, search.gamma))
     assert all(torch.equal(a, b) for a, b in zip(eval0, search.w_eval))
-    search.search_epoch(0)
+    search.search_epoch(0, 0)
     assert any(not torch.equal(a, b) for a, b in zip(gamma0, search.gamma))
     assert any(not torch.equal(a, b) for a, b in zip(eval0, search.w_eval))
     v2 = MacroSearch(_config(), macro=program.macros["place"], template=program.templates["tiny"],
@@ -160,10 +160,10 @@ def test_resume_matches_uninterrupted(program, tmp_path, monkeypatch):
     full = run_macro_search(_config(), data=_data(), run_dir=tmp_path / "full", **kw)
     original = MacroSearch.search_epoch
 
-    def stop_in_second_epoch(self, epoch):
+    def stop_in_second_epoch(self, epoch, search_epoch):
         if epoch == 1:
             raise KeyboardInterrupt
-        return original(self, epoch)
+        return original(self, epoch, search_epoch)
 
     monkeypatch.setattr(MacroSearch, "search_epoch", stop_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
