@@ -115,9 +115,9 @@ LATENCY_TABLE: dict[str, float] = {
 # (icdarts-spec §1.1, §1.4), ICDARTS keeps w_E independent of S (docs/fidelity.md). Each is an
 # explicit setting, written resolved into the run's config.json; the routes never touch them.
 NAME_DEFAULTS: dict[str, dict[str, object]] = {
-    "icdarts": {"share_stem_heads": False, "edge_weights": "none", "eval_head_ce": 0.4,
+    "icdarts": {"share_stem_heads": False, "edge_weights": "none", "head_ce": 0.4,
                 "reset_optimizers": "eval"},
-    "cdarts": {"share_stem_heads": True, "edge_weights": "fixed", "eval_head_ce": 0.0,
+    "cdarts": {"share_stem_heads": True, "edge_weights": "fixed", "head_ce": 0.0,
                "reset_optimizers": "all"},
 }
 
@@ -131,7 +131,7 @@ class AlgorithmConfig(_Frozen):
     gradient clip over every parameter, then ``CE_S(train)`` for w_S).
 
     ``route`` is a shorthand that fills ``ws_kd``, ``we_kd`` and ``we_split``; flags given
-    explicitly must agree with it. ``share_stem_heads``, ``edge_weights``, ``eval_head_ce``
+    explicitly must agree with it. ``share_stem_heads``, ``edge_weights``, ``head_ce``
     and ``reset_optimizers`` default by ``name`` (:data:`NAME_DEFAULTS`) and are independent
     of the route, so an ablation chain changes only what its specs say.
     """
@@ -145,9 +145,10 @@ class AlgorithmConfig(_Frozen):
     share_stem_heads: bool = False
     # Cream weights the edges into node j by softmax(β) (β = 0.1, fixed: 1/(j+2)); DARTS sums.
     edge_weights: Literal["none", "fixed", "learnable"] = "none"
-    # Weight of CE on each of E's distill heads in E's objective (warm-up and w_E step): the
-    # heads are two thirds of the teacher's ensemble and get no other gradient when unshared.
-    eval_head_ce: float = Field(default=0.4, ge=0)
+    # Weight of CE on each distill head in the weight objectives of S and E (w_S, w_E and
+    # E's warm-up; never α's): the heads are two thirds of the teacher's ensemble and, when
+    # unshared, would get no gradient at all in E (nor in S on routes without KD in w_S).
+    head_ce: float = Field(default=0.4, ge=0)
     # Optimisers rebuilt at each regeneration of E: E's only (state kept), or all three (Cream).
     reset_optimizers: Literal["eval", "all"] = "eval"
     ws_kd: bool = True

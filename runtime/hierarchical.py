@@ -115,7 +115,7 @@ class MacroSearch(CyclicLoop):
         a = config.algorithm
         # Algorithm 4 is the ICDARTS route: KD in the γ and w_S objectives, w_E on CE_E(train).
         self.route = Route(ws_kd=True, we_kd=False, we_split="train", T=a.T, lam=a.lam, reduction=a.kd_reduction,
-                           head_ce=a.eval_head_ce)
+                           head_ce=a.head_ce)
         self.generators = {"gamma_init": torch.Generator().manual_seed(derive_seed(config.seed, 6))}
         options_kw: dict[str, Any] = {"generator": self.generators["gamma_init"], "affine": False}
         if macro.version == 1:

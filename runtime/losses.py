@@ -14,7 +14,7 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective", "eval_ce", "cream_objective"]
+__all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective", "net_ce", "cream_objective"]
 
 
 def kd_loss(student: Tensor, teacher: Tensor, T: float = 2.0,
@@ -41,13 +41,13 @@ class Route:
     T: float = 2.0
     lam: float = 1.0
     reduction: Literal["mean", "batchmean"] = "mean"
-    head_ce: float = 0.0               # weight of CE on each of E's distill heads in E's objective
+    head_ce: float = 0.0               # weight of CE on each distill head in w_S's and w_E's objectives
 
     @classmethod
     def from_config(cls, algorithm) -> "Route":
         return cls(ws_kd=algorithm.ws_kd, we_kd=algorithm.we_kd, we_split=algorithm.we_split,
                    T=algorithm.T, lam=algorithm.lam, reduction=algorithm.kd_reduction,
-                   head_ce=algorithm.eval_head_ce)
+                   head_ce=algorithm.head_ce)
 
     def kd(self, student: Tensor, teacher: Tensor) -> Tensor:
         return self.lam * kd_loss(student, teacher, self.T, self.reduction)
@@ -62,13 +62,14 @@ class Objectives:
     w_eval: Tensor | None = None
 
 
-def eval_ce(route: Route, e_out, y: Tensor) -> Tensor:
-    """E's own classification loss: CE of its final classifier, plus ``head_ce`` times the CE
-    of each distill head. The heads are two of the three parts of the teacher's ensemble;
-    without this term (and unshared) nothing would ever train them (docs/fidelity.md)."""
-    loss = F.cross_entropy(e_out.logits, y)
+def net_ce(route: Route, out, y: Tensor) -> Tensor:
+    """A network's classification loss in its weight objective: CE of the final classifier,
+    plus ``head_ce`` times the CE of each distill head. E's heads are two of the three parts
+    of the teacher's ensemble; without this term (and unshared) nothing would ever train
+    them, nor S's heads on the routes without KD in w_S (docs/fidelity.md)."""
+    loss = F.cross_entropy(out.logits, y)
     if route.head_ce > 0:
-        for head in getattr(e_out, "heads", ()):
+        for head in getattr(out, "heads", ()):
             loss = loss + route.head_ce * F.cross_entropy(head, y)
     return loss
 
@@ -98,13 +99,13 @@ def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = N
     if s_val is not None and e_val is not None:
         out.alpha = alpha_objective(route, s_val, e_val, y_val)
     if s_train is not None:
-        loss = F.cross_entropy(s_train.logits, y_train)
+        loss = net_ce(route, s_train, y_train)
         if route.ws_kd:
             loss = loss + route.kd(s_train.ensemble, e_train.ensemble.detach())
         out.w_search = loss
     s_e, e_e, y_e = (s_val, e_val, y_val) if route.we_split == "val" else (s_train, e_train, y_train)
     if e_e is not None:
-        loss = eval_ce(route, e_e, y_e)
+        loss = net_ce(route, e_e, y_e)
         if route.we_kd:
             # E learns from S: gradient flows into the teacher side only.
             loss = loss + route.kd(s_e.ensemble.detach(), e_e.ensemble)

@@ -41,7 +41,7 @@ from genolang.runtime.distributed import average_gradients, broadcast_module, in
 from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
 from genolang.runtime.genotext import genotype_json, genotype_summary
 from genolang.runtime.latency import expected_latency
-from genolang.runtime.losses import Route, cream_objective, eval_ce, objectives
+from genolang.runtime.losses import Route, cream_objective, net_ce, objectives
 from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
@@ -305,7 +305,8 @@ class CyclicLoop:
 
     # ------------------------------------------------------------------------------ epochs
     def pretrain_epoch(self, epoch: int) -> dict[str, float]:
-        """CE_S on train, the architecture fixed (Algorithm 1's pre-training)."""
+        """CE_S on train (with the heads' CE, ``head_ce``), the architecture fixed
+        (Algorithm 1's pre-training)."""
         meter = Meter()
         net = self.search_net.train()
         batches = self._batches("train", epoch, 0)
@@ -315,12 +316,12 @@ class CyclicLoop:
             x, y = self._get("train", idx, epoch, 0, i)
             if self.cream:
                 out = net(x)
-                loss = nn.functional.cross_entropy(out.logits, y)
+                loss = net_ce(self.route, out, y)
                 _cream_step(loss, self.w_search, self._all_params(), self.search_cfg.grad_clip, [self.opt_w])
             else:
                 with _frozen(self.arch):
                     out = net(x)
-                loss = nn.functional.cross_entropy(out.logits, y)
+                loss = net_ce(self.route, out, y)
                 _zero(self.w_search)
                 loss.backward(inputs=self.w_search)
                 _clip(self.w_search, self.search_cfg.grad_clip)
@@ -334,7 +335,7 @@ class CyclicLoop:
 
     def warmup_eval(self, epoch: int) -> dict[str, float]:
         """E's own loss on the warm-up split (eq 3.5 / 6.1): CE of the classifier, plus CE of
-        each distill head (``eval_head_ce``)."""
+        each distill head (``head_ce``)."""
         meter = Meter()
         part = self.algo.warmup_split
         net = self.eval_net.train()
@@ -345,7 +346,7 @@ class CyclicLoop:
                 self.progress.step("warmup", epoch, i, len(batches))
                 x, y = self._get(part, idx, epoch, 10 + w, i)
                 out = net(x)
-                loss = eval_ce(self.route, out, y)
+                loss = net_ce(self.route, out, y)
                 if self.cream:
                     _cream_step(loss, self.w_eval, self._all_params(), self.search_cfg.grad_clip, [self.opt_e])
                 else:
@@ -661,7 +662,7 @@ class CyclicSearch(CyclicLoop):
         options = f"route={a.route or a.name} T={a.T:g} lam={a.lam:g} kd={a.kd_reduction} " \
                   f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
                   f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} " \
-                  f"eval_head_ce={a.eval_head_ce:g} delta={a.latency_delta:g}"
+                  f"head_ce={a.head_ce:g} delta={a.latency_delta:g}"
         name = self.config.name or "found"
         spaces = {cell.space_of(node).name for cell in self.cells.values() for node in cell.nodes}
         space = self.config.templates.space or genotype.space or "+".join(sorted(spaces))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,65 +17,8 @@ from genolang.runtime.hierarchical import (
 )
 from genolang.runtime.search import SearchData
 
-CELLS = """
-use "spaces.geno"
-
-cell normal {
-  nodes 2
-  edges from darts
-  select darts top 2
-}
-cell reduce like normal {
-  reduction
-}
-cell a like normal {}
-cell b like normal {}
-"""
-
-NETWORK = """
-network tiny {
-  input %s
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 5 reduce at 1, 3
-  heads distill after 1
-}
-
-macro skips version 1 {
-  template tiny
-  depth 5
-}
-
-macro place version 2 {
-  template tiny
-  types a, b
-  depth 5
-}
-"""
-
-GENOTYPE = """
-genotype micro {
-  space darts
-  cell normal {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell reduce {
-    reduction
-    n0 = max_pool_3(c0) + sep_conv_3(c1)
-    n1 = skip(n0) + avg_pool_3(c1)
-  }
-  cell a {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell b {
-    n0 = dil_conv_3(c0) + avg_pool_3(c1)
-    n1 = skip(n0) + sep_conv_3(c1)
-  }
-}
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK  # noqa: E402
 
 EXPERIMENT = """
 experiment tiny_digits {
