@@ -18,7 +18,8 @@ import tiny  # noqa: E402
 
 from genolang.runtime.search import CyclicSearch, run_search  # noqa: E402
 
-SEARCH = {"epochs": 2, "pretrain_epochs": 1, "batch": 8}
+# augmentation on (as for CIFAR): the crops and flips must replay identically after the resume
+SEARCH = {"epochs": 2, "pretrain_epochs": 1, "batch": 8, "augment": True}
 
 CHILD = r"""
 import sys, time, torch
