@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
 from genolang.compiler.build import SearchNetwork  # noqa: E402
-from genolang.compiler.experiment import ExperimentConfig  # noqa: E402
 from genolang.runtime.losses import kd_loss  # noqa: E402
 from genolang.runtime.meter import Meter  # noqa: E402
 from genolang.runtime.search import CyclicSearch  # noqa: E402
@@ -132,22 +131,6 @@ def test_kd_mean_is_kldivloss_default():
     ref = torch.nn.KLDivLoss()(F.log_softmax(s / 2, 1), F.softmax(t / 2, 1)) * 4
     torch.testing.assert_close(kd_loss(s, t, 2.0, "mean"), ref)
     torch.testing.assert_close(kd_loss(s, t, 2.0, "batchmean"), ref * 10)
-
-
-def test_name_defaults_are_explicit_and_routes_do_not_touch_sharing():
-    cd = ExperimentConfig.model_validate({"algorithm": {"name": "cdarts"}}).algorithm
-    assert (cd.share_stem_heads, cd.edge_weights, cd.head_ce, cd.reset_optimizers) == (True, "fixed", 0.0, "all")
-    for route in ("cdarts", "A1", "A2", "B1", "B2"):
-        a = ExperimentConfig.model_validate({"algorithm": {"route": route}}).algorithm
-        assert (a.share_stem_heads, a.edge_weights) == (False, "none"), route
-    held = ExperimentConfig.model_validate({"algorithm": {"route": "A1", "share_stem_heads": True}})
-    assert held.with_overrides(**{"algorithm.route": "B2"}).algorithm.share_stem_heads is True
-    # a name change re-derives only the defaults the user did not set
-    icd = ExperimentConfig.model_validate({"algorithm": {"head_ce": 1.0}})
-    switched = icd.with_overrides(**{"algorithm.name": "cdarts"}).algorithm
-    assert switched.share_stem_heads is True and switched.head_ce == 1.0
-    with pytest.raises(ValueError, match="no route"):
-        ExperimentConfig.model_validate({"algorithm": {"name": "cdarts", "route": "A1"}})
 
 
 def test_reset_optimizers_all_rebuilds_search_optimisers():

@@ -52,6 +52,8 @@ def test_crops_alternate_classes_and_match_their_centres(tmp_path):
     assert len(ds.train_y) == SLICES * 6 and len(ds.test_y) == SLICES * 4
     assert ds.train_y.tolist() == [1, 0] * (SLICES * 3)
     assert float(ds.train_x.min()) >= 0.0 and float(ds.train_x.max()) <= 1.0
+    # the min-max scaling is the whole preprocessing: normalisation must not undo it
+    assert ds.mean == (0.0,) and ds.std == (1.0,)
 
 
 def test_labels_follow_the_centre_rule():

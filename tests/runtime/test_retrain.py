@@ -104,3 +104,17 @@ def test_size_override_follows_the_cream_scripts():
     trainer = Retrainer(config(epochs=1, size_override=True), template=template(), genotype=irfix.darts_v2(),
                         dataset=dataset())
     assert (trainer.cfg.wd, trainer.cfg.drop_path) == (3e-4, 0.2)       # a tiny network
+
+
+@pytest.mark.parametrize("cap, timed", [(None, 3), (2, 2), (0, 0)])
+def test_latency_is_timed_on_the_whole_test_set_by_default(cap, timed, monkeypatch):
+    """§4.1.6: "average per batch inference times on the test dataset" (40 images, batch 16:
+    3 batches); ``latency_batches`` caps the count, 0 turns it off."""
+    import genolang.runtime.retrain as retrain
+
+    seen = []
+    monkeypatch.setattr(retrain, "latency_per_batch", lambda net, batches, warmup: seen.append(len(batches)) or 0.1)
+    trainer = Retrainer(config(epochs=1, latency_batches=cap), template=template(), genotype=irfix.darts_v2(),
+                        dataset=dataset(test=40))
+    assert trainer.measure_latency() == (None if timed == 0 else 0.1)
+    assert seen == ([timed] if timed else [])
