@@ -140,6 +140,12 @@ class MacroSearch(CyclicLoop):
     def _warmup_epochs(self) -> int:
         return self.warmup_epochs
 
+    def settings_line(self) -> str:
+        a, s = self.config.algorithm, self.search_cfg
+        return (f"macro phase (Algorithm 4, ICDARTS step) version {self.macro.version}: γ lr {self.options.gamma_lr:g}, "
+                f"warm-up {self.warmup_epochs} epoch(s), head_ce={a.head_ce:g} kd={a.kd_reduction} T={a.T:g} "
+                f"lam={a.lam:g} warmup_split={a.warmup_split} augment={s.augment}")
+
     def current_choice(self) -> MacroChoice:
         return self.search_net.choice()
 

@@ -516,8 +516,20 @@ class CyclicLoop:
         """Write the final result; returns the final genotype."""
         raise NotImplementedError
 
+    def settings_line(self) -> str:
+        """The resolved settings that decide what the search computes, printed at the start
+        (they are also in the run's config.json)."""
+        a, s = self.algo, self.search_cfg
+        route = a.route or a.name
+        return (f"algorithm {a.name} (route {route}: ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split}); "
+                f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
+                f"kd={a.kd_reduction} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
+                f"reset_optimizers={a.reset_optimizers} augment={s.augment}")
+
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
+        if self.next_epoch == 0:
+            self.progress.message(self.settings_line())
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
             self.progress.start_epoch()
