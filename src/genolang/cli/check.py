@@ -12,8 +12,11 @@ from genolang.errors import GenolangError
 
 
 def spec_files(paths: List[Path]) -> list[Path]:
+    from genolang.cli.specname import spec_path
+
     out: list[Path] = []
     for path in paths:
+        path = spec_path(path)
         if path.is_dir():
             out.extend(sorted(path.rglob("*.geno")))
         else:

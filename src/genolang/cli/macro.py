@@ -56,7 +56,9 @@ def macro_search(
             if spec is None:
                 raise ConfigError("give a spec file with a macro definition, or --resume RUN_DIR")
             options = MacroOptions(beta=beta, gamma_lr=gamma_lr, warmup_epochs=warmup_epochs)
-            result = start_macro_search(spec, macro=macro, genotype=genotype, experiment=experiment, out=out,
+            from genolang.cli.specname import spec_path
+
+            result = start_macro_search(spec_path(spec), macro=macro, genotype=genotype, experiment=experiment, out=out,
                                         overrides=overrides, options=options, progress=not quiet)
     except SearchInterrupted as stop:
         typer.echo(f"interrupted; resume with: geno macro-search --resume {stop.run_dir}", err=True)

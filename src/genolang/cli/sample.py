@@ -25,6 +25,9 @@ def sample(
     from genolang.compiler.raise_ import genotype_text
     from genolang.runtime.sample import sample_genotypes
 
+    from genolang.cli.specname import spec_path
+
+    spec = spec_path(spec)
     program = load(spec)
     names = list(cells or [])
     if not names and program.experiments:

@@ -21,6 +21,9 @@ def show(path: Path = typer.Argument(..., help="A .geno file."),
     from genolang.compiler.dump import dump_program
     from genolang.grammar import parse_file
 
+    from genolang.cli.specname import spec_path
+
+    path = spec_path(path)
     if ast:
         module = parse_file(path)
         for item in module.items:

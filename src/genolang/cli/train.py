@@ -17,9 +17,12 @@ from genolang.errors import ConfigError
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
     """(genotype, program, config, spec path) for a genotype file, a search run or a spec."""
     from genolang.api import load, pick
+    from genolang.cli.specname import spec_path
     from genolang.compiler.experiment import ExperimentConfig
     from genolang.runtime.driver import pick_experiment
 
+    path = spec_path(path)
+    spec = spec_path(spec) if spec is not None else None
     if path.is_dir():
         path = path / "genotype.geno"
     if not path.exists():
