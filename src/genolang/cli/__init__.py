@@ -48,6 +48,12 @@ def debug_enabled() -> bool:
     return _state["debug"] or os.environ.get("GENO_DEBUG") == "1"
 
 
+def main_rank() -> bool:
+    """False on the ranks > 0 of a ``torchrun`` launch: only rank 0 prints results (every rank
+    runs the same command; a plain run is rank 0)."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 def report(exc: GenolangError) -> int:
     """Print a genolang error for a person and return the exit code it maps to."""
     if debug_enabled():

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from genolang.cli import app
+from genolang.cli import app, main_rank
 from genolang.errors import ConfigError
 
 
@@ -73,6 +73,8 @@ def search(
 
             result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides, progress=not quiet)
     except SearchInterrupted as stop:
-        typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
+        if main_rank():
+            typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
-    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+    if main_rank():
+        typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from genolang.cli import app
+from genolang.cli import app, main_rank
 from genolang.cli.search import common_overrides
 from genolang.errors import ConfigError
 
@@ -89,8 +89,11 @@ def train(
         result = retrain_genotype(chosen, program, config, out=out, run_dir=resume, resume=resume is not None,
                                   progress=not quiet, test_every=test_every, spec_path=spec_path)
     except SearchInterrupted as stop:
-        typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
+        if main_rank():
+            typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
+    if not main_rank():
+        return
     _print_metrics(result.metrics)
     if result.run_dir is not None:
         typer.echo(f"run: {result.run_dir}")
