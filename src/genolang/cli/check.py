@@ -12,7 +12,7 @@ from genolang.errors import GenolangError
 
 
 def spec_files(paths: List[Path]) -> list[Path]:
-    from genolang.cli.specname import spec_path
+    from genolang.specname import spec_path
 
     out: list[Path] = []
     for path in paths:

@@ -48,7 +48,7 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file."),
 
     if export is not None and out is None:
         raise ConfigError("--export needs --out PATH")
-    from genolang.cli.specname import spec_path
+    from genolang.specname import spec_path
 
     program = load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)

@@ -56,7 +56,7 @@ def macro_search(
             if spec is None:
                 raise ConfigError("give a spec file with a macro definition, or --resume RUN_DIR")
             options = MacroOptions(beta=beta, gamma_lr=gamma_lr, warmup_epochs=warmup_epochs)
-            from genolang.cli.specname import spec_path
+            from genolang.specname import spec_path
 
             result = start_macro_search(spec_path(spec), macro=macro, genotype=genotype, experiment=experiment, out=out,
                                         overrides=overrides, options=options, progress=not quiet)

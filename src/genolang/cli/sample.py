@@ -25,7 +25,7 @@ def sample(
     from genolang.compiler.raise_ import genotype_text
     from genolang.runtime.sample import sample_genotypes
 
-    from genolang.cli.specname import spec_path
+    from genolang.specname import spec_path
 
     spec = spec_path(spec)
     program = load(spec)

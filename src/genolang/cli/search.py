@@ -69,7 +69,7 @@ def search(
         else:
             if spec is None:
                 raise ConfigError("give a spec file to search, or --resume RUN_DIR")
-            from genolang.cli.specname import spec_path
+            from genolang.specname import spec_path
 
             result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides, progress=not quiet)
     except SearchInterrupted as stop:

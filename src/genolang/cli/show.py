@@ -21,7 +21,7 @@ def show(path: Path = typer.Argument(..., help="A .geno file."),
     from genolang.compiler.dump import dump_program
     from genolang.grammar import parse_file
 
-    from genolang.cli.specname import spec_path
+    from genolang.specname import spec_path
 
     path = spec_path(path)
     if ast:

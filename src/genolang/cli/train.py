@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import List, Optional
@@ -11,38 +10,13 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli.search import common_overrides
-from genolang.errors import ConfigError
 
 
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
     """(genotype, program, config, spec path) for a genotype file, a search run or a spec."""
-    from genolang.api import load, pick
-    from genolang.cli.specname import spec_path
-    from genolang.compiler.experiment import ExperimentConfig
-    from genolang.runtime.driver import pick_experiment
+    from genolang.api import training_inputs
 
-    path = spec_path(path)
-    spec = spec_path(spec) if spec is not None else None
-    if path.is_dir():
-        path = path / "genotype.geno"
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist")
-    geno_program = load(path)
-    chosen = pick(geno_program, "genotype", genotype)
-    run = path.parent
-    if spec is None and (run / "spec.geno").exists() and (run / "config.json").exists():
-        # a search run directory: its spec copy and resolved config
-        program = load(run / "spec.geno")
-        config = ExperimentConfig.model_validate(json.loads((run / "config.json").read_text()))
-        if experiment is not None:
-            config = pick_experiment(program, experiment)[1]
-        return chosen, program, config, run / "spec.geno"
-    program = load(spec) if spec is not None else geno_program
-    if program.experiments or experiment is not None:
-        config = pick_experiment(program, experiment)[1]
-    else:
-        config = ExperimentConfig()
-    return chosen, program, config, spec or path
+    return training_inputs(path, spec, genotype, experiment)
 
 
 def _print_metrics(metrics: dict) -> None:
