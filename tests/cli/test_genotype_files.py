@@ -142,3 +142,12 @@ def test_a_spec_file_named_like_a_run_file_is_refused(tmp_path):
     spec.write_text('use "genotype.geno"\n')
     with pytest.raises(ConfigError, match="keeps for itself"):
         RunDir(tmp_path / "run").save_spec(spec)
+
+
+def test_sampled_genotype_files_stand_alone(searched, geno, tmp_path):
+    result = geno("sample", str(searched / "spec.geno"), "--seed", "4", "-n", "2", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    files = sorted(tmp_path.glob("random_*.geno"))
+    assert len(files) == 2
+    assert geno("check", *map(str, files)).returncode == 0
+    assert geno("compile", str(files[0])).returncode == 0
