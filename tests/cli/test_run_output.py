@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -74,8 +75,14 @@ def test_macro_search_prints_its_summary_once(geno, tmp_path):
     assert "genotype: " in result.stdout
     quiet = geno("macro-search", str(spec), "--out", str(tmp_path / "runs"), "-q")
     assert quiet.stdout.count("macro v1 skips:") == 1 and not quiet.stderr
-    # the macro genotype file reads back on its own too
-    assert geno("check", str(tmp_path / "runs" / "tiny_digits-skips" / "genotype.geno")).returncode == 0
+    # the macro genotype file reads back on its own too, and the moved run retrains
+    run = tmp_path / "runs" / "tiny_digits-skips"
+    assert geno("check", str(run / "genotype.geno"), str(run / "genotypes.geno")).returncode == 0
+    moved = tmp_path / "moved"
+    shutil.copytree(run, moved)
+    trained = geno("train", str(moved), "-o", str(tmp_path / "out"), "-q", "--epochs", "1", "--steps-per-epoch", "1",
+                   "--batch", "8")
+    assert trained.returncode == 0 and "test accuracy" in trained.stdout, trained.stderr
 
 
 def test_only_rank_zero_prints_the_genotype(geno, tmp_path, monkeypatch):
