@@ -25,7 +25,7 @@ def spec_files(paths: List[Path]) -> list[Path]:
 
 
 @app.command()
-def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno)."),
+def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno), or packaged specs by name (icdarts/digits)."),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well.")) -> None:
     """Parse and verify spec files: syntax, names, cycles, arity, types, strides, genotypes vs spaces.
 

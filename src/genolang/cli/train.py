@@ -34,7 +34,7 @@ def _print_metrics(metrics: dict) -> None:
 
 @app.command()
 def train(
-    source: Path = typer.Argument(..., help="A genotype file, a search run directory, or a spec with genotypes."),
+    source: Path = typer.Argument(..., help="A genotype file, a search run directory, a spec with genotypes, or a packaged one (zoo/darts_v2)."),
     spec: Optional[Path] = typer.Option(None, "--spec", help="Spec with the experiment and networks."),
     genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype name in the file."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
