@@ -55,19 +55,19 @@ def standalone_prelude(table: SymbolTable, genotype: ir.Genotype,
     candidates = [item for m in local for item in m.items if isinstance(item, COPIED)]
     wanted = set(needed) | set((genotype.space or "").split("+")) | {genotype.template or ""}
     wanted |= {e.op for _, cell in genotype.cells for _, edges in cell.nodes for e in edges}
-    chosen: list[S.Stmt] = []
+    chosen: set[int] = set()
     grew = True
     while grew:   # the closure: a space names ops, a network names cells, a cell names spaces
         grew = False
         for item in candidates:
-            if item.name in wanted and not any(item is c for c in chosen):
-                chosen.append(item)
+            if item.name in wanted and id(item) not in chosen:
+                chosen.add(id(item))
                 wanted |= _names_in(item)
                 grew = True
-    chosen.sort(key=lambda item: next(i for i, c in enumerate(candidates) if c is item))
-    if chosen:
-        chosen[0] = dataclasses.replace(chosen[0], comments=(NOTE,) + tuple(chosen[0].comments))
-    return tuple(uses), tuple(chosen)
+    copied = [item for item in candidates if id(item) in chosen]     # in source order
+    if copied:
+        copied[0] = dataclasses.replace(copied[0], comments=(NOTE,) + tuple(copied[0].comments))
+    return tuple(uses), tuple(copied)
 
 
 def _names_in(node) -> set[str]:

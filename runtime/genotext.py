@@ -2,12 +2,13 @@
 
 The canonical form is the spec language: the genotype IR is raised to AST and printed by the
 grammar's printer, with the definitions of the run's spec that it needs (so that the file reads
-back on its own, see :func:`standalone_genotype_text`). A JSON form is always written as well: it needs no
-printer, and it is what tests and tools read back without the front end.
+back on its own, see :func:`standalone_genotype_text`). A JSON form is always written as well:
+it needs no printer, and it is what tests and tools read back without the front end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -61,8 +62,6 @@ def standalone_genotype_text(genotype: Genotype, program) -> str:
     """The genotype as a spec file that checks and compiles on its own: the `use` lines of
     the libraries ``program`` (the run's spec) relies on, copies of the definitions of its
     own that the genotype reaches, and the genotype naming its network."""
-    import dataclasses
-
     from genolang.compiler.raise_ import genotype_text as printer
     from genolang.compiler.standalone import standalone_prelude
 
