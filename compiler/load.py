@@ -1,8 +1,9 @@
 """Reading spec files: ``use`` resolution and the table of definitions.
 
 ``use "x.geno"`` is resolved relative to the importing file, then in the standard library
-shipped inside the package (``compiler/stdlib``). Import cycles are reported with their
-path; a name defined twice is reported with both places.
+shipped inside the package (``compiler/stdlib``), then in the spec library (the repository's
+``specs/``, shipped as ``genolang/specs``: ``use "zoo/darts_v2.geno"``). Import cycles are
+reported with their path; a name defined twice is reported with both places.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from genolang.errors import GenolangError, Span, SpecSemanticError
 from genolang.grammar import parse, parse_file, syntax as S
 
 STDLIB = Path(__file__).with_name("stdlib")
+# specs/ sits beside compiler/ both in a checkout and in the installed package (genolang/specs),
+# so one relative path finds it in either layout without importing anything.
+LIBRARY = Path(__file__).resolve().parent.parent / "specs"
+LIBRARY_ROOTS = (STDLIB, LIBRARY)
 
 KINDS = {
     S.OpDef: "op",
@@ -47,11 +52,36 @@ def resolve_use(path: str, importer: str) -> Path:
         candidates.append(Path(importer).parent / path)
     else:
         candidates.append(Path.cwd() / path)
-    candidates.append(STDLIB / path)
+    candidates.extend(root / path for root in LIBRARY_ROOTS)
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
     raise FileNotFoundError(path)
+
+
+def library_path(path: str | Path) -> str | None:
+    """The name under which a file of the standard or spec library is `use`d from anywhere
+    (``spaces.geno``, ``zoo/darts_v2.geno``), or None for a file outside both."""
+    resolved = Path(path).resolve()
+    for root in LIBRARY_ROOTS:
+        if resolved.is_relative_to(root.resolve()):
+            return resolved.relative_to(root.resolve()).as_posix()
+    return None
+
+
+def library_spec(name: str) -> Path | None:
+    """The packaged spec called ``name`` (``icdarts/digits``, ``zoo/darts_v2.geno``), if any."""
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        return None
+    for candidate in (LIBRARY / name, LIBRARY / f"{name}.geno"):
+        if candidate.suffix == ".geno" and candidate.is_file():
+            return candidate
+    return None
+
+
+def library_names() -> list[str]:
+    """Every packaged spec, as ``library_spec`` takes it (``icdarts/digits``)."""
+    return sorted(p.relative_to(LIBRARY).with_suffix("").as_posix() for p in LIBRARY.rglob("*.geno"))
 
 
 def load_table(main: S.Module) -> SymbolTable:

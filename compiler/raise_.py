@@ -52,8 +52,10 @@ def _macro_entries(macro: ir.MacroChoice) -> tuple[S.Stmt, ...]:
 
 
 def genotype_text(genotype: ir.Genotype, uses: tuple[str, ...] = ("spaces.geno",),
-                  comments: tuple[str, ...] = ()) -> str:
-    """A self-contained .geno file holding one genotype (with the `use` lines it needs)."""
+                  comments: tuple[str, ...] = (), definitions: tuple[S.Stmt, ...] = ()) -> str:
+    """A self-contained .geno file holding one genotype (with the `use` lines and the copied
+    definitions it needs, see :mod:`genolang.compiler.standalone`)."""
     items: list[S.Stmt] = [S.Use(path=u) for u in uses]
+    items.extend(definitions)
     items.append(genotype_to_ast(genotype, comments))
     return print_module(S.Module(tuple(items)))

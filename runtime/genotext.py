@@ -1,18 +1,20 @@
 """Genotype IR → text for the run directory.
 
 The canonical form is the spec language: the genotype IR is raised to AST and printed by the
-grammar's printer (the runtime never parses, it only hands IR over). A JSON form is always written as well: it needs no
-printer, and it is what tests and tools read back without the front end.
+grammar's printer, with the definitions of the run's spec that it needs (so that the file reads
+back on its own, see :func:`standalone_genotype_text`). A JSON form is always written as well:
+it needs no printer, and it is what tests and tools read back without the front end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from genolang.compiler.ir import Genotype
 
-__all__ = ["genotype_json", "genotype_text", "genotype_summary"]
+__all__ = ["genotype_json", "genotype_text", "genotype_summary", "standalone_genotype_text"]
 
 
 def genotype_json(genotype: Genotype) -> dict[str, Any]:
@@ -54,6 +56,23 @@ def genotype_text(genotype: Genotype) -> str | None:
     if printer is None:
         return None
     return printer(genotype)
+
+
+def standalone_genotype_text(genotype: Genotype, program) -> str:
+    """The genotype as a spec file that checks and compiles on its own: the `use` lines of
+    the libraries ``program`` (the run's spec) relies on, copies of the definitions of its
+    own that the genotype reaches, and the genotype naming its network."""
+    from genolang.compiler.raise_ import genotype_text as printer
+    from genolang.compiler.standalone import standalone_prelude
+
+    provenance = dict(genotype.provenance)
+    template = genotype.template or provenance.get("template") or provenance.get("macro_template")
+    needed: tuple[str, ...] = genotype.macro.types if genotype.macro is not None else ()
+    if template and template in program.templates:
+        genotype = dataclasses.replace(genotype, template=template)
+        needed += tuple(slot.cell for slot in program.templates[template].slots if slot.cell)
+    uses, definitions = standalone_prelude(program.table, genotype, needed)
+    return printer(genotype, uses=uses, definitions=definitions)
 
 
 def dumps(genotype: Genotype) -> str:

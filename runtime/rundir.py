@@ -3,7 +3,7 @@
 ::
 
     runs/<name>/
-      spec.geno            copy of the spec that was run
+      spec.geno            copy of the spec that was run (and beside it the files it `use`s)
       config.json          the resolved ExperimentConfig
       metrics.jsonl        one JSON object per epoch (and a final record)
       genotypes/epoch_007.geno / .json   the genotype after every epoch
@@ -29,7 +29,7 @@ import torch
 
 from genolang.compiler.ir import Genotype
 from genolang.runtime.checkpoint import save_atomic
-from genolang.runtime.genotext import genotype_json, genotype_text
+from genolang.runtime.genotext import genotype_json, genotype_text, standalone_genotype_text
 
 __all__ = ["RunDir", "is_main_process", "new_run_dir"]
 
@@ -58,6 +58,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# Files of the run directory itself; a spec's own imports are copied beside spec.geno.
+RESERVED = ("spec.geno", "genotype.geno", "genotypes.geno", "genotypes", "config.json")
+
+
 class RunDir:
     CHECKPOINT = "checkpoint.pt"
 
@@ -65,19 +69,35 @@ class RunDir:
         self.path = Path(path)
         self.writer = is_main_process() if writer is None else writer
         self._tb = None
+        self._program = None
         if self.writer:
             (self.path / "genotypes").mkdir(parents=True, exist_ok=True)
 
     # -- setup ----------------------------------------------------------------------------
     def save_spec(self, spec_path: str | Path | None, text: str | None = None) -> None:
+        """Copy the spec, and the files it `use`s relative to itself at the same relative
+        places, so that the copy (and the genotype files that name its definitions) read
+        back from the run directory alone, wherever it is moved."""
         if not self.writer:
             return
         target = self.path / "spec.geno"
         if spec_path is not None and Path(spec_path).exists():
             if Path(spec_path).resolve() != target.resolve():
+                from genolang.compiler.standalone import local_imports
+
+                imports = local_imports(spec_path)
+                for _, relative in imports:
+                    if relative.parts[0] in RESERVED:
+                        from genolang.errors import ConfigError
+                        raise ConfigError(f"the spec `use`s `{relative}`, a name the run directory keeps for itself",
+                                          hint="rename that file (reserved: " + ", ".join(RESERVED) + ")")
                 shutil.copyfile(spec_path, target)
+                for source, relative in imports:
+                    (self.path / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, self.path / relative)
         elif text is not None:
             target.write_text(text, encoding="utf-8")
+        self._program = None
 
     def save_config(self, config) -> None:
         if self.writer:
@@ -138,7 +158,7 @@ class RunDir:
         if not self.writer:
             return
         as_json = genotype_json(genotype)
-        text = genotype_text(genotype)
+        text = self._genotype_text(genotype)
         if epoch is None:
             stem = self.path / "genotype"
         else:
@@ -156,25 +176,36 @@ class RunDir:
             body = "\n".join("# " + line for line in json.dumps(as_json, indent=1).splitlines())
             stem.with_suffix(".geno").write_text(body + "\n", encoding="utf-8")
 
+    def _genotype_text(self, genotype: Genotype) -> str | None:
+        """Spec text that stands alone: with the run's spec copy, the definitions of it that
+        the genotype needs travel in the file (a genotype of the user's own space reads back)."""
+        spec = self.path / "spec.geno"
+        if not spec.exists():
+            return genotype_text(genotype)
+        if self._program is None:
+            from genolang.compiler.lower import load
+
+            self._program = load(spec)
+        return standalone_genotype_text(genotype, self._program)
+
     def _write_history_text(self) -> None:
         """``genotypes.geno``: every per-epoch genotype in one spec file (names made unique
-        per epoch), so ``geno diff`` and ``geno check`` can read the whole search path."""
-        uses: list[str] = []
+        per epoch), so ``geno diff`` and ``geno check`` can read the whole search path. The
+        per-epoch files share their prelude (`use` lines and copied definitions): it is
+        written once, from the newest file."""
+        prelude = ""
         bodies: list[str] = []
         for path in sorted((self.path / "genotypes").glob("epoch_*.geno")):
             epoch = path.stem.split("_")[1]
             lines = path.read_text(encoding="utf-8").splitlines()
-            for line in lines:
-                if line.startswith("use ") and line not in uses:
-                    uses.append(line)
-            body = [line for line in lines if not line.startswith("use ")]
-            for i, line in enumerate(body):
-                if line.startswith("genotype "):
-                    name = line.split()[1]
-                    body[i] = line.replace(f"genotype {name}", f"genotype {name}_epoch_{epoch}", 1)
-                    break
+            start = next((i for i, line in enumerate(lines) if line.startswith("genotype ")), len(lines))
+            prelude = "\n".join(lines[:start]).strip()
+            body = lines[start:]
+            if body:
+                name = body[0].split()[1]
+                body[0] = body[0].replace(f"genotype {name}", f"genotype {name}_epoch_{epoch}", 1)
             bodies.append("\n".join(body).strip())
-        text = "\n".join(uses) + "\n\n" + "\n\n".join(bodies) + "\n"
+        text = prelude + "\n\n" + "\n\n".join(bodies) + "\n"
         (self.path / "genotypes.geno").write_text(text, encoding="utf-8")
 
     def genotype_history(self) -> list[dict]:

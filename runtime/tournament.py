@@ -128,6 +128,7 @@ def _play(game: Game, config: ExperimentConfig, cells, pool, search_template, ev
     run_dir = RunDir(run_root / tag) if run_root is not None else None
     if run_dir is not None:
         run_dir.save_config(config)
+        run_dir.save_spec(run_root / "spec.geno")   # the game's genotype files carry its definitions
     total = config.search.pretrain_epochs + config.search.epochs
     search = CyclicSearch(config.with_overrides(seed=config.seed + 1000 * game.tier + game.index),
                           search_template=search_template, eval_template=eval_template, cells=game_cells,

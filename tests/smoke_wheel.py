@@ -1,7 +1,8 @@
 """Smoke test of an installed wheel (run by .ci/run from outside the repository).
 
 Checks that every stage package and data file made it into the wheel: the grammar, the
-stdlib specs, the CLI, and that a spec using the stdlib compiles to a network that runs.
+stdlib specs, the spec library (zoo and experiments, by name), the CLI, that a spec using the
+stdlib compiles to a network that runs, and that a packaged spec searches and retrains by name.
 """
 
 import subprocess
@@ -51,4 +52,32 @@ with tempfile.TemporaryDirectory() as tmp:
     assert "genotype" in text
     result = subprocess.run([sys.executable, "-m", "genolang", "check", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+# The spec library: packaged, found by name, usable from any spec.
+from genolang.compiler.load import LIBRARY  # noqa: E402
+
+assert LIBRARY.resolve().is_relative_to(target), f"spec library at {LIBRARY}, not in the wheel"
+assert (LIBRARY / "icdarts" / "digits.geno").is_file() and (LIBRARY / "zoo" / "darts_v2.geno").is_file()
+model = genolang.compile_eval(genolang.zoo("darts_v2"), classifier=True).eval()
+with torch.no_grad():
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+def geno(*args: str, cwd: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "genolang", *args], capture_output=True, text=True, cwd=cwd)
+    assert result.returncode == 0, f"geno {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+tiny = ["--device", "cpu", "-q", "--set", "data.limit=32", "--set", "data.test_limit=16"]
+with tempfile.TemporaryDirectory() as tmp:
+    Path(tmp, "mine.geno").write_text('use "zoo/darts_v2.geno"\n')
+    geno("check", "mine.geno", cwd=tmp)
+    assert "parameters" in geno("compile", "zoo/darts_v2", cwd=tmp)
+    geno("search", "icdarts/digits", "-o", "runs", *tiny, "--set", "search.epochs=1",
+         "--set", "search.pretrain_epochs=0", "--set", "search.steps_per_epoch=1", cwd=tmp)
+    geno("check", "runs/digits/genotype.geno", "runs/digits/genotypes.geno", cwd=tmp)
+    trained = geno("train", "runs/digits", "-o", "runs", *tiny, "--set", "retrain.epochs=1",
+                   "--set", "retrain.steps_per_epoch=1", cwd=tmp)
+    assert "test accuracy" in trained, trained
 print("wheel ok:", genolang.__file__)

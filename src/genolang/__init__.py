@@ -2,14 +2,18 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "loads", "compile_search", "compile_eval", "genotype_text", "__version__"]
+__all__ = ["load", "loads", "zoo", "compile_search", "compile_eval", "search", "train", "TrainResult",
+           "Classifier", "genotype_text", "__version__"]
+
+# name -> module that defines it
+_HOMES = {"Classifier": "genolang.classifier"}
 
 
 def __getattr__(name: str):
     # The API pulls in torch and the compiler; importing it lazily keeps `geno fmt` and
     # `geno --help` quick.
     if name in __all__:
-        from genolang import api
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_HOMES.get(name, "genolang.api")), name)
     raise AttributeError(f"module 'genolang' has no attribute {name!r}")

@@ -12,8 +12,11 @@ from genolang.errors import GenolangError
 
 
 def spec_files(paths: List[Path]) -> list[Path]:
+    from genolang.specname import spec_path
+
     out: list[Path] = []
     for path in paths:
+        path = spec_path(path)
         if path.is_dir():
             out.extend(sorted(path.rglob("*.geno")))
         else:
@@ -22,7 +25,7 @@ def spec_files(paths: List[Path]) -> list[Path]:
 
 
 @app.command()
-def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno)."),
+def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno), or packaged specs by name (icdarts/digits)."),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well.")) -> None:
     """Parse and verify spec files: syntax, names, cycles, arity, types, strides, genotypes vs spaces.
 

@@ -31,7 +31,7 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
 
 
 @app.command()
-def compile(spec: Path = typer.Argument(..., help="A .geno file."),
+def compile(spec: Path = typer.Argument(..., help="A .geno file, or a packaged spec by name (zoo/darts_v2)."),
             genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype to build."),
             template: Optional[str] = typer.Option(None, "--template", "-t", help="Network template to build on."),
             summary: bool = typer.Option(True, "--summary/--no-summary", help="Print params, mult-adds, shapes."),
@@ -48,7 +48,9 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file."),
 
     if export is not None and out is None:
         raise ConfigError("--export needs --out PATH")
-    program = load(spec)
+    from genolang.specname import spec_path
+
+    program = load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)
     if summary:
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))

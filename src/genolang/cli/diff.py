@@ -17,7 +17,9 @@ def diff(
 ) -> None:
     """Compare two spec files at the level of the architecture (cells, nodes, edges, concat),
     ignoring layout, comments, edge order and provenance. Exit 0 if equivalent, 1 if not."""
-    lines = interop.diff_modules(parse_file(a), parse_file(b))
+    from genolang.specname import spec_path
+
+    lines = interop.diff_modules(parse_file(spec_path(a)), parse_file(spec_path(b)))
     for line in lines:
         print(line)
     if lines:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from genolang.cli import app
+from genolang.cli import app, main_rank
 from genolang.errors import ConfigError
 
 
@@ -56,12 +56,18 @@ def macro_search(
             if spec is None:
                 raise ConfigError("give a spec file with a macro definition, or --resume RUN_DIR")
             options = MacroOptions(beta=beta, gamma_lr=gamma_lr, warmup_epochs=warmup_epochs)
-            result = start_macro_search(spec, macro=macro, genotype=genotype, experiment=experiment, out=out,
+            from genolang.specname import spec_path
+
+            result = start_macro_search(spec_path(spec), macro=macro, genotype=genotype, experiment=experiment, out=out,
                                         overrides=overrides, options=options, progress=not quiet)
     except SearchInterrupted as stop:
-        typer.echo(f"interrupted; resume with: geno macro-search --resume {stop.run_dir}", err=True)
-        raise typer.Exit(130)
+        if main_rank():
+            typer.echo(f"interrupted; resume with: geno macro-search --resume {stop.run_dir}", err=True)
+        raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
+    if not main_rank():
+        return
     from genolang.compiler.derive_macro import macro_summary
 
-    typer.echo(macro_summary(result.choice))
+    if quiet or not result.history:   # else the progress of the last epoch has just shown it
+        typer.echo(macro_summary(result.choice))
     typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
@@ -25,13 +26,18 @@ def sample(
     from genolang.compiler.raise_ import genotype_text
     from genolang.runtime.sample import sample_genotypes
 
+    from genolang.specname import spec_path
+
+    spec = spec_path(spec)
     program = load(spec)
     names = list(cells or [])
-    if not names and program.experiments:
+    template = None      # the network a written sample names: the experiment's retraining one
+    if program.experiments:
         from genolang.runtime.driver import pick_experiment
 
         config = pick_experiment(program, experiment)[1]
-        names = list(config.templates.cells)
+        template = config.templates.retrain or config.templates.eval
+        names = names or list(config.templates.cells)
     names = names or [n for n in program.local("cell") if n in program.cells] or list(program.cells)
     for name in names:
         if name not in program.cells:
@@ -41,10 +47,14 @@ def sample(
     space = spaces.pop() if len(spaces) == 1 else None
     genotypes = sample_genotypes(chosen, seed, count, space=space)
     for g in genotypes:
-        text = genotype_text(g)
         if out is None:
-            typer.echo(text)
+            typer.echo(genotype_text(g))
         else:
+            # a file stands alone: it carries the spec's definitions it needs (see genotext)
+            from genolang.runtime.genotext import standalone_genotype_text
+
+            if template is not None:
+                g = dataclasses.replace(g, template=template)
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"{g.name}.geno").write_text(text, encoding="utf-8")
+            (out / f"{g.name}.geno").write_text(standalone_genotype_text(g, program), encoding="utf-8")
             typer.echo(str(out / f"{g.name}.geno"))

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from genolang.cli import app
+from genolang.cli import app, main_rank
 from genolang.errors import ConfigError
 
 
@@ -37,7 +37,7 @@ def common_overrides(seed, device, channels_last, limit, sets) -> dict[str, obje
 
 @app.command()
 def search(
-    spec: Optional[Path] = typer.Argument(None, help="Spec file with an experiment (not needed with --resume)."),
+    spec: Optional[Path] = typer.Argument(None, help="Spec file (or packaged spec name, e.g. icdarts/digits) with an experiment (not needed with --resume)."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e", help="Experiment name (default: the first)."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder for run directories."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this run directory."),
@@ -69,8 +69,12 @@ def search(
         else:
             if spec is None:
                 raise ConfigError("give a spec file to search, or --resume RUN_DIR")
-            result = start_search(spec, experiment=experiment, out=out, overrides=overrides, progress=not quiet)
+            from genolang.specname import spec_path
+
+            result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides, progress=not quiet)
     except SearchInterrupted as stop:
-        typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
+        if main_rank():
+            typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
-    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+    if main_rank():
+        typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")

@@ -11,7 +11,7 @@ from genolang.cli import app
 
 
 @app.command()
-def show(path: Path = typer.Argument(..., help="A .geno file."),
+def show(path: Path = typer.Argument(..., help="A .geno file, or a packaged spec by name (zoo/darts_v2)."),
          ast: bool = typer.Option(False, "--ast", help="Print the syntax tree."),
          ir: bool = typer.Option(True, "--ir/--no-ir", help="Print the lowered IR (the default)."),
          all_: bool = typer.Option(False, "--all", help="Include definitions imported with `use`.")) -> None:
@@ -21,6 +21,9 @@ def show(path: Path = typer.Argument(..., help="A .geno file."),
     from genolang.compiler.dump import dump_program
     from genolang.grammar import parse_file
 
+    from genolang.specname import spec_path
+
+    path = spec_path(path)
     if ast:
         module = parse_file(path)
         for item in module.items:

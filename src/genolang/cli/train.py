@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from genolang.cli import app
+from genolang.cli import app, main_rank
 from genolang.cli.search import common_overrides
-from genolang.errors import ConfigError
 
 
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
     """(genotype, program, config, spec path) for a genotype file, a search run or a spec."""
-    from genolang.api import load, pick
-    from genolang.compiler.experiment import ExperimentConfig
-    from genolang.runtime.driver import pick_experiment
+    from genolang.api import training_inputs
 
-    if path.is_dir():
-        path = path / "genotype.geno"
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist")
-    geno_program = load(path)
-    chosen = pick(geno_program, "genotype", genotype)
-    run = path.parent
-    if spec is None and (run / "spec.geno").exists() and (run / "config.json").exists():
-        # a search run directory: its spec copy and resolved config
-        program = load(run / "spec.geno")
-        config = ExperimentConfig.model_validate(json.loads((run / "config.json").read_text()))
-        if experiment is not None:
-            config = pick_experiment(program, experiment)[1]
-        return chosen, program, config, run / "spec.geno"
-    program = load(spec) if spec is not None else geno_program
-    if program.experiments or experiment is not None:
-        config = pick_experiment(program, experiment)[1]
-    else:
-        config = ExperimentConfig()
-    return chosen, program, config, spec or path
+    return training_inputs(path, spec, genotype, experiment)
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -57,7 +34,7 @@ def _print_metrics(metrics: dict) -> None:
 
 @app.command()
 def train(
-    source: Path = typer.Argument(..., help="A genotype file, a search run directory, or a spec with genotypes."),
+    source: Path = typer.Argument(..., help="A genotype file, a search run directory, a spec with genotypes, or a packaged one (zoo/darts_v2)."),
     spec: Optional[Path] = typer.Option(None, "--spec", help="Spec with the experiment and networks."),
     genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype name in the file."),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e"),
@@ -86,8 +63,11 @@ def train(
         result = retrain_genotype(chosen, program, config, out=out, run_dir=resume, resume=resume is not None,
                                   progress=not quiet, test_every=test_every, spec_path=spec_path)
     except SearchInterrupted as stop:
-        typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
+        if main_rank():
+            typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
+    if not main_rank():
+        return
     _print_metrics(result.metrics)
     if result.run_dir is not None:
         typer.echo(f"run: {result.run_dir}")
