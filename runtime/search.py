@@ -290,8 +290,6 @@ class CyclicLoop:
             self._build_search_optimisers()
             for group, lr in zip(self.opt_w.param_groups, lrs):
                 group["lr"] = lr
-        if self.cream:   # stale gradients of the last epoch are not carried over (docs/fidelity.md)
-            _zero(self._all_params())
 
     def _all_params(self) -> list[nn.Parameter]:
         """Every trainable parameter of S, E and the architecture, once each (Cream's
@@ -533,6 +531,8 @@ class CyclicLoop:
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
             self.progress.start_epoch()
+            if self.cream:   # no stale gradients across an epoch boundary: a checkpoint holds none
+                _zero(self._all_params())
             if epoch < s.pretrain_epochs:
                 record = {"phase": "pretrain", "epoch": epoch, **self.pretrain_epoch(epoch)}
                 genotype = None
