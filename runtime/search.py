@@ -12,10 +12,16 @@ One epoch of the search phase:
    which of the bracketed terms and splits apply is the route (Table 3.6);
 4. write E's weights back to the pool, derive the genotype, log, checkpoint.
 
-Two pre-training epochs of S (CE on train, α fixed) come first. Every backward pass names
-the parameters it differentiates (``backward(inputs=...)``), so α is only ever differentiated
-for Adam and weights only for their SGD: no optimiser can step a group on another group's
-loss. A checkpoint is written atomically at every epoch boundary; data order and every random
+CE_S and CE_E in the weight objectives include ``head_ce`` times the CE of each distill head
+(docs/fidelity.md). With ``algorithm.name = cdarts`` the step is instead Cream's, with its
+gradient bookkeeping (:meth:`CyclicLoop.cream_step`). The loop (:class:`CyclicLoop`) is shared
+with the macro phase of hierarchical search (:mod:`genolang.runtime.hierarchical`).
+
+Two pre-training epochs of S (CE on train, α fixed) come first. Every ICDARTS backward pass
+names the parameters it differentiates (``backward(inputs=...)``), so α is only ever
+differentiated for Adam and weights only for their SGD: no optimiser can step a group on
+another group's loss (tests/runtime/test_gradient_ownership.py). Batches are augmented
+(crop, flip) when ``search.augment`` is on, drawn per (seed, epoch, stream, step). A checkpoint is written atomically at every epoch boundary; data order and every random
 source are functions of (seed, epoch) or saved, so a resumed run repeats an interrupted epoch
 exactly and reaches the same genotypes as an uninterrupted one (on CPU).
 """
