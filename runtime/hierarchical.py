@@ -21,10 +21,10 @@ gradient clipping, batching and the run directory are those of the micro search
 (:mod:`genolang.runtime.search`). The result is the micro genotype with a ``macro`` block,
 written as spec text (``genotype.geno``) by :func:`genolang.compiler.raise_.genotype_text`.
 
-A run is resumable: the IR it needs (macro, template, micro genotype) is stored in
-``macro_run.pt`` when the run starts, and a checkpoint at every epoch boundary holds the
-rest; data order is a function of (seed, epoch), so a resumed run repeats an interrupted
-epoch exactly.
+A run is resumable: what it needs besides the spec copy and config (the macro's name, the
+micro genotype, the options) is stored in ``macro_run.json`` when the run starts, and a
+checkpoint at every epoch boundary holds the rest; data order is a function of (seed,
+epoch), so a resumed run repeats an interrupted epoch exactly.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate
 from genolang.errors import ConfigError, RunError, SpecSemanticError, did_you_mean
 from genolang.runtime.batching import derive_seed, epoch_batches
-from genolang.runtime.checkpoint import load_checkpoint, rng_state, save_atomic, seed_everything, set_rng_state
+from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
+from genolang.runtime.finite import NonFiniteError, check_state, stopped
 from genolang.runtime.losses import Route, objectives
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
@@ -58,7 +59,7 @@ __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "st
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
 
 CHECKPOINT_VERSION = 1
-RUN_FILE = "macro_run.pt"
+RUN_FILE = "macro_run.json"
 GAMMA_LR = 3e-3          # A21: the "3e-3" of chapter 6 is γ's Adam learning rate
 
 
@@ -312,6 +313,7 @@ class MacroSearch:
                            self.run_dir.metrics() if self.run_dir else [])
 
     def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
+        check_state(self.state_dict(), epoch=record["epoch"], phase=record["phase"])   # runguard: finite
         values = {k: v for k, v in record.items() if isinstance(v, float)}
         self.progress.epoch(record["phase"], record["epoch"], values)
         if genotype is not None:
@@ -373,23 +375,26 @@ class MacroSearch:
 
 def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: NetworkTemplate, genotype: Genotype,
                      data: SearchData, options: MacroOptions | None = None, run_dir: str | Path | None = None,
-                     resume: bool = False, progress: bool = True, spec_path: str | Path | None = None) -> MacroResult:
-    """Run (or resume) the macro phase and return the genotype with its macro choice."""
+                     resume: bool = False, progress: bool = True, spec_path: str | Path | None = None,
+                     force: bool = False) -> MacroResult:
+    """Run (or resume) the macro phase and return the genotype with its macro choice (a
+    resume refuses a changed run unless ``force``, as :func:`~genolang.runtime.search.run_search`)."""
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
                            run_dir=rd, progress=Progress(total, enabled=progress))
-    if rd is not None:
-        if resume and rd.checkpoint_path.exists():
-            searcher.resume_from(rd.checkpoint_path)
-        elif not resume or not (rd.path / RUN_FILE).exists():
-            rd.save_spec(spec_path)
-            rd.save_config(config)
-            save_atomic({"macro": macro, "template": template, "genotype": genotype,
-                         "options": dataclasses.asdict(options)}, rd.path / RUN_FILE)
+    if rd is not None:     # runguard: lock, fingerprint, checkpoint
+        identity = macro_identity(macro, template, genotype, options)
+        rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
+                                          identity=identity))
+        if rd.writer and not (rd.path / RUN_FILE).exists():
+            (rd.path / RUN_FILE).write_text(json.dumps(identity, indent=1), encoding="utf-8")
     try:
         return searcher.run()
+    except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
+        raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
+                      command="macro-search --resume {run}") from None
     finally:
         if rd is not None:
             rd.close()
@@ -460,20 +465,21 @@ def _config_of(program, experiment: str | None) -> tuple[str, ExperimentConfig]:
 def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: str | Genotype | None = None,
                        experiment: str | None = None, out: str | Path = "runs",
                        overrides: Mapping[str, Any] | None = None, options: MacroOptions | None = None,
-                       progress: bool = True) -> MacroResult:
+                       progress: bool = True, labels: Mapping[str, str] | None = None) -> MacroResult:
     """The macro phase of ``spec``'s ``macro`` on ``genotype``'s cells, with the data and
     schedule of ``experiment``, in a new run directory under ``out``."""
     from genolang.compiler.lower import load
-    from genolang.runtime.driver import load_data, search_data
-    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.driver import apply_overrides, load_data, search_data
+    from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = load(spec)
     spec_macro = _macro_of(program, macro)
     micro = resolve_genotype(program, genotype)
     name, config = _config_of(program, experiment)
-    config = config.with_overrides(**(overrides or {}))
+    config = apply_overrides(config, overrides, labels)
     if config.name is None:
         config = config.with_overrides(name=name)
+    check_run_name(config.name)
     template = program.templates.get(spec_macro.template)
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",
@@ -486,21 +492,67 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
 
 
 def resume_macro_search(run_dir: str | Path, *, progress: bool = True,
-                        overrides: Mapping[str, Any] | None = None) -> MacroResult:
+                        overrides: Mapping[str, Any] | None = None, force: bool = False,
+                        labels: Mapping[str, str] | None = None) -> MacroResult:
     """Continue an interrupted macro phase from its run directory."""
-    from genolang.runtime.driver import load_data, search_data
+    from genolang.runtime.driver import apply_overrides, load_data, search_data
 
-    rd = RunDir(run_dir)
-    if not (rd.path / RUN_FILE).exists() or not (rd.path / "config.json").exists():
-        raise ConfigError(f"{run_dir} is not a macro-search run directory (no {RUN_FILE} / config.json)")
-    saved = load_checkpoint(rd.path / RUN_FILE)
-    config = ExperimentConfig.model_validate(rd.load_config_dict())
-    if overrides:
-        config = config.with_overrides(**overrides)
+    rd = RunDir.existing(run_dir, needs=(RUN_FILE, "config.json", "spec.geno"), what="macro-search")
+    macro, template, genotype, options = macro_from_identity(rd, _read_run_file(rd))
+    config = apply_overrides(rd.load_config(), overrides, labels)
     data = search_data(load_data(config), config)
     return _interruptible(rd.path, lambda: run_macro_search(
-        config, macro=saved["macro"], template=saved["template"], genotype=saved["genotype"], data=data,
-        options=MacroOptions(**saved["options"]), run_dir=rd.path, resume=True, progress=progress))
+        config, macro=macro, template=template, genotype=genotype, data=data, options=options,
+        run_dir=rd.path, resume=True, progress=progress, force=force))
+
+
+# runguard: what a macro run is, as plain JSON (macro_run.json), and back from the run's spec copy
+
+
+def macro_identity(macro: MacroSpec, template: NetworkTemplate, genotype: Genotype, options: MacroOptions) -> dict:
+    from genolang.runtime.genotext import genotype_json, genotype_text
+
+    return {"macro": macro.name, "template": template.name, "genotype": genotype_json(genotype),
+            "genotype_text": genotype_text(genotype), "options": dataclasses.asdict(options)}
+
+
+def _read_run_file(rd: RunDir) -> dict:
+    from genolang.runtime.rundir import RunDirError, read_json
+
+    saved = read_json(rd.path / RUN_FILE)
+    if not isinstance(saved, dict) or not {"macro", "template", "genotype", "options"} <= set(saved):
+        raise RunDirError(f"{rd.path / RUN_FILE}: not a macro-search run record")
+    return saved
+
+
+def macro_from_identity(rd: RunDir, saved: dict):
+    """(macro, template, micro genotype, options) of a macro run, rebuilt from its spec copy
+    (and, for a micro genotype from another file, from the genotype text it recorded)."""
+    from genolang.compiler.lower import load, loads
+    from genolang.runtime.genotext import genotype_json
+    from genolang.runtime.rundir import RunDirError
+
+    program = load(rd.path / "spec.geno")
+    macro = _macro_of(program, saved["macro"])
+    template = _template_named(program, saved["template"], macro)
+    name = saved["genotype"].get("name")
+    micro = program.genotypes[name] if name in program.genotypes else None
+    if micro is None or genotype_json(micro) != saved["genotype"]:
+        if not saved.get("genotype_text"):
+            raise RunDirError(f"{rd.path}: the micro genotype `{name}` of this run cannot be rebuilt")
+        micro = next(iter(loads(saved["genotype_text"], file=str(rd.path / "micro.geno")).genotypes.values()))
+    try:
+        options = MacroOptions(**saved["options"])
+    except TypeError:
+        raise RunDirError(f"{rd.path / RUN_FILE}: unknown macro options {sorted(saved['options'])}") from None
+    return macro, template, micro, options
+
+
+def _template_named(program, name: str, macro: MacroSpec) -> NetworkTemplate:
+    template = program.templates.get(name)
+    if template is None:
+        raise SpecSemanticError(f"macro `{macro.name}` names unknown network `{name}`", macro.span)
+    return template
 
 
 def _interruptible(run_dir: Path, fn):

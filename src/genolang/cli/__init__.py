@@ -1,8 +1,9 @@
 """The `geno` command line: a thin shell. Each command module registers itself on `app`.
 
 Commands parse options, call one library function and print. Every :class:`UserError`
-becomes a rendered message and exit code 2; other genolang errors exit 1; a traceback is
-shown only with ``--debug`` (or ``GENO_DEBUG=1``).
+becomes a rendered message and exit code 2; a run that diverged (non-finite loss or weights)
+exits 3; other genolang errors exit 1; a traceback is shown only with ``--debug`` (or
+``GENO_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def report(exc: GenolangError) -> int:
 
         traceback.print_exception(exc, file=sys.stderr)
     print(exc.render(), file=sys.stderr)
-    return 2 if isinstance(exc, UserError) else 1
+    code = getattr(exc, "exit_code", None)     # a diverged run: runtime.finite.EXIT_NONFINITE (3)
+    return code if isinstance(code, int) else 2 if isinstance(exc, UserError) else 1
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import List, Optional
@@ -10,8 +9,32 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app
-from genolang.cli.search import common_overrides
+from genolang.cli.search import add_options, check_device, common_overrides, given
 from genolang.errors import ConfigError
+
+
+def resolve_source(path: Path) -> Path:
+    """The genotype file ``path`` names. A run directory (or a run name that is no file, e.g.
+    ``runs/digits``) means the newest run of that name (``digits``, ``digits-2``, ...), so the
+    quick start's ``geno train runs/digits`` trains the search that just finished."""
+    from genolang.runtime.rundir import newest_run
+
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        return path
+    if not path.exists() and path.suffix == ".geno":
+        raise ConfigError(f"{path} does not exist")
+    newest = newest_run(path)
+    if newest is None:
+        raise ConfigError(f"{path}: no such genotype file or run directory",
+                          hint="give a .geno file, a run directory, or the run name a search printed")
+    if newest != path:
+        typer.echo(f"note: {path} -> {newest}, the newest run of `{path.name}`", err=True)
+    found = newest / "genotype.geno"
+    if not found.exists():
+        raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run is interrupted or still "
+                          "running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
+                                          "run's genotype.geno")
+    return found
 
 
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
@@ -19,18 +42,16 @@ def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], 
     from genolang.api import load, pick
     from genolang.compiler.experiment import ExperimentConfig
     from genolang.runtime.driver import pick_experiment
+    from genolang.runtime.rundir import RunDir
 
-    if path.is_dir():
-        path = path / "genotype.geno"
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist")
+    path = resolve_source(path)
     geno_program = load(path)
     chosen = pick(geno_program, "genotype", genotype)
     run = path.parent
     if spec is None and (run / "spec.geno").exists() and (run / "config.json").exists():
         # a search run directory: its spec copy and resolved config
         program = load(run / "spec.geno")
-        config = ExperimentConfig.model_validate(json.loads((run / "config.json").read_text()))
+        config = RunDir(run, writer=False).load_config()
         if experiment is not None:
             config = pick_experiment(program, experiment)[1]
         return chosen, program, config, run / "spec.geno"
@@ -73,18 +94,27 @@ def train(
     channels_last: bool = typer.Option(False, "--channels-last"),
     sets: Optional[List[str]] = typer.Option(None, "--set"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    force: bool = typer.Option(False, "--force", help="With --resume: accept a genotype or settings that differ "
+                                                      "from the run's."),
 ) -> None:
     """Retrain a genotype (600 epochs, cutout, drop path, aux head by default) and report the
-    final-epoch test accuracy (ROC AUC and max F-beta on binary tasks) and the latency."""
-    from genolang.runtime.driver import SearchInterrupted, retrain_genotype
+    final-epoch test accuracy (ROC AUC and max F-beta on binary tasks) and the latency. A run
+    directory or run name (runs/digits) means the newest run of that name. A run whose loss or
+    weights stop being finite stops with exit code 3."""
+    from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
+    check_device(device)
+    if test_every < 0:
+        raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
+    labels: dict[str, str] = {}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
+    add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
+                                    "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
-    overrides = common_overrides(seed, device, channels_last, limit, sets)
-    overrides.update({"retrain.epochs": epochs, "retrain.batch": batch, "retrain.steps_per_epoch": steps})
-    config = config.with_overrides(**overrides)
+    config = apply_overrides(config, given(overrides), labels)
     try:
         result = retrain_genotype(chosen, program, config, out=out, run_dir=resume, resume=resume is not None,
-                                  progress=not quiet, test_every=test_every, spec_path=spec_path)
+                                  progress=not quiet, test_every=test_every, spec_path=spec_path, force=force)
     except SearchInterrupted as stop:
         typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
