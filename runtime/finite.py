@@ -63,15 +63,17 @@ class NonFiniteError(RunError):
 class FiniteWatch:
     """The first non-finite value of each named stream of scalars, kept without syncing."""
 
-    def __init__(self) -> None:
+    def __init__(self, eager: bool | None = None) -> None:
+        """``eager``: look at each value as it comes (default: for values on the CPU)."""
         self._first: dict[str, tuple[Tensor, Tensor]] = {}   # key -> (index or -1, value)
         self._adds = 0
+        self.eager = eager
 
     def add(self, key: str, value: Tensor, index: int) -> None:
-        if value.is_floating_point() is False or value.numel() != 1:
+        if not value.is_floating_point() or value.numel() != 1:
             return
         value = value.detach().reshape(())
-        if value.device.type == "cpu":
+        if self.eager if self.eager is not None else value.device.type == "cpu":
             if not math.isfinite(value.item()):
                 raise NonFiniteError(key, value.item(), step=index)
             return
@@ -115,8 +117,9 @@ def check_state(state: Any, *, epoch: int | None = None, phase: str | None = Non
     flags = torch.stack([torch.isfinite(t).all().to(named[0][1].device) for _, t in named])
     if bool(flags.all()):
         return
-    bad = next(name for (name, _), ok in zip(named, flags.tolist()) if not ok)
-    raise NonFiniteError(f"`{bad}` (and perhaps more of the state)", step=None, epoch=epoch, phase=phase)
+    bad = [name for (name, _), ok in zip(named, flags.tolist()) if not ok]
+    more = f" (and {len(bad) - 1} more of the {len(named)} tensors of the state)" if len(bad) > 1 else ""
+    raise NonFiniteError(f"`{bad[0]}`{more}", epoch=epoch, phase=phase)
 
 
 def stopped(exc: NonFiniteError, *, epoch: int, total: int, run_dir, command: str) -> NonFiniteError:
