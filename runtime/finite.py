@@ -48,7 +48,7 @@ class NonFiniteError(RunError):
             where.append(f"step {self.step + 1}")
         value = "" if self.value is None else f" = {self.value}"
         return (f"training diverged{' in ' + ', '.join(where) if where else ''}: {self.what}{value} "
-                "is not finite; the run is stopped and no final genotype is written")
+                "is not finite; the run is stopped, and nothing derived from it is written")
 
     def located(self, *, epoch: int, total: int, hint: str) -> "NonFiniteError":
         if self.epoch is None:

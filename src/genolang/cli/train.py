@@ -31,8 +31,8 @@ def resolve_source(path: Path) -> Path:
         typer.echo(f"note: {path} -> {newest}, the newest run of `{path.name}`", err=True)
     found = newest / "genotype.geno"
     if not found.exists():
-        raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run is interrupted or still "
-                          "running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
+        raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run was interrupted, "
+                          "diverged or is still running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
                                           "run's genotype.geno")
     return found
 
