@@ -114,10 +114,12 @@ def check_state(state: Any, *, epoch: int | None = None, phase: str | None = Non
     named = list(_tensors(state))
     if not named:
         return
-    flags = torch.stack([torch.isfinite(t).all().to(named[0][1].device) for _, t in named])
-    if bool(flags.all()):
+    by_device: dict[torch.device, list[Tensor]] = {}
+    for _, t in named:
+        by_device.setdefault(t.device, []).append(torch.isfinite(t).all())
+    if all(bool(torch.stack(flags).all()) for flags in by_device.values()):   # one sync per device
         return
-    bad = [name for (name, _), ok in zip(named, flags.tolist()) if not ok]
+    bad = [name for name, t in named if not bool(torch.isfinite(t).all())]
     more = f" (and {len(bad) - 1} more of the {len(named)} tensors of the state)" if len(bad) > 1 else ""
     raise NonFiniteError(f"`{bad[0]}`{more}", epoch=epoch, phase=phase)
 
