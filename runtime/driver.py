@@ -194,13 +194,14 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
     data = search_data(load_data(config), config)
     if config.tournament is not None:
         return _interruptible(run_dir, lambda: _tournament(program, config, cells, search_t, eval_t, data,
-                                                           run_dir, spec_path, progress))
+                                                           run_dir, spec_path, progress, resume, force))
     return _interruptible(run_dir, lambda: run_search(
         config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
         run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path, force=force))
 
 
-def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress):
+def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress, resume=False,
+                force=False):
     from genolang.runtime.rundir import RunDir
     from genolang.runtime.search import SearchResult
     from genolang.runtime.tournament import run_tournament
@@ -210,10 +211,12 @@ def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_pa
         raise ConfigError(f"tournament.pool must name an op space of the spec (got {name!r})",
                           hint=did_you_mean(str(name), program.spaces))
     rd = RunDir(run_dir)
-    rd.save_spec(spec_path)
-    rd.save_config(config)
-    result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
-                            eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+    rd.begin(config, resume=resume, force=force, spec_path=spec_path)   # lock and fingerprint
+    try:
+        result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
+                                eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+    finally:
+        rd.close()
     return SearchResult(result.genotype, [g.genotype for g in result.games], Path(run_dir), rd.metrics())
 
 

@@ -407,7 +407,8 @@ class RunDir:
             read_jsonl(self.path / "metrics.jsonl", repair=True)
             read_jsonl(self.path / "genotypes.jsonl", repair=True)
         state = load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
-        recorded = _read_json_quiet(self.path / RUN_FILE).get("fingerprint")
+        info = read_json(self.path / RUN_FILE) if (self.path / RUN_FILE).exists() else {}
+        recorded = info.get("fingerprint") if isinstance(info, dict) else None
         if recorded is None and state is not None and isinstance(state.get("config"), dict):
             recorded = {"config": state["config"]}
         if not (self.path / "spec.geno").exists():

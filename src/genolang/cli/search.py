@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,9 +29,21 @@ def parse_sets(pairs: List[str] | None, labels: dict[str, str] | None = None) ->
             out[key] = raw
         except RecursionError:
             raise ConfigError(f"--set {key}: the value is nested too deeply") from None
+        if not _finite(out[key]):
+            raise ConfigError(f"--set {pair}: not a finite number", hint="NaN and infinite settings are refused")
         if labels is not None:
             labels[key] = f"--set {pair}"
     return out
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 # The options every running command shares, and the setting each one overrides.
@@ -39,6 +52,8 @@ OPTION_KEYS = {"--seed": "seed", "--device": "device", "--limit": "data.limit", 
 
 def common_overrides(seed, device, channels_last, limit, sets,
                      labels: dict[str, str] | None = None) -> dict[str, object]:
+    if seed is not None and not 0 <= seed < 2**63:
+        raise ConfigError(f"--seed {seed}: must be in 0 .. 2**63 - 1")
     overrides: dict[str, object] = {"seed": seed, "device": device, "data.limit": limit}
     if channels_last:
         overrides["channels_last"] = True
