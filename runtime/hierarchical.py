@@ -385,11 +385,12 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
                            run_dir=rd, progress=Progress(total, enabled=progress))
     if rd is not None:     # runguard: lock, fingerprint, checkpoint
+        from genolang.runtime.macro_run import macro_identity, write_macro_run
+
         identity = macro_identity(macro, template, genotype, options)
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
                                           identity=identity))
-        if rd.writer and not (rd.path / RUN_FILE).exists():
-            (rd.path / RUN_FILE).write_text(json.dumps(identity, indent=1), encoding="utf-8")
+        write_macro_run(rd, identity)
     try:
         return searcher.run()
     except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
@@ -497,62 +498,15 @@ def resume_macro_search(run_dir: str | Path, *, progress: bool = True,
     """Continue an interrupted macro phase from its run directory."""
     from genolang.runtime.driver import apply_overrides, load_data, search_data
 
+    from genolang.runtime.macro_run import read_macro_run
+
     rd = RunDir.existing(run_dir, needs=(RUN_FILE, "config.json", "spec.geno"), what="macro-search")
-    macro, template, genotype, options = macro_from_identity(rd, _read_run_file(rd))
+    macro, template, genotype, options = read_macro_run(rd)
     config = apply_overrides(rd.load_config(), overrides, labels)
     data = search_data(load_data(config), config)
     return _interruptible(rd.path, lambda: run_macro_search(
         config, macro=macro, template=template, genotype=genotype, data=data, options=options,
         run_dir=rd.path, resume=True, progress=progress, force=force))
-
-
-# runguard: what a macro run is, as plain JSON (macro_run.json), and back from the run's spec copy
-
-
-def macro_identity(macro: MacroSpec, template: NetworkTemplate, genotype: Genotype, options: MacroOptions) -> dict:
-    from genolang.runtime.genotext import genotype_json, genotype_text
-
-    return {"macro": macro.name, "template": template.name, "genotype": genotype_json(genotype),
-            "genotype_text": genotype_text(genotype), "options": dataclasses.asdict(options)}
-
-
-def _read_run_file(rd: RunDir) -> dict:
-    from genolang.runtime.rundir import RunDirError, read_json
-
-    saved = read_json(rd.path / RUN_FILE)
-    if not isinstance(saved, dict) or not {"macro", "template", "genotype", "options"} <= set(saved):
-        raise RunDirError(f"{rd.path / RUN_FILE}: not a macro-search run record")
-    return saved
-
-
-def macro_from_identity(rd: RunDir, saved: dict):
-    """(macro, template, micro genotype, options) of a macro run, rebuilt from its spec copy
-    (and, for a micro genotype from another file, from the genotype text it recorded)."""
-    from genolang.compiler.lower import load, loads
-    from genolang.runtime.genotext import genotype_json
-    from genolang.runtime.rundir import RunDirError
-
-    program = load(rd.path / "spec.geno")
-    macro = _macro_of(program, saved["macro"])
-    template = _template_named(program, saved["template"], macro)
-    name = saved["genotype"].get("name")
-    micro = program.genotypes[name] if name in program.genotypes else None
-    if micro is None or genotype_json(micro) != saved["genotype"]:
-        if not saved.get("genotype_text"):
-            raise RunDirError(f"{rd.path}: the micro genotype `{name}` of this run cannot be rebuilt")
-        micro = next(iter(loads(saved["genotype_text"], file=str(rd.path / "micro.geno")).genotypes.values()))
-    try:
-        options = MacroOptions(**saved["options"])
-    except TypeError:
-        raise RunDirError(f"{rd.path / RUN_FILE}: unknown macro options {sorted(saved['options'])}") from None
-    return macro, template, micro, options
-
-
-def _template_named(program, name: str, macro: MacroSpec) -> NetworkTemplate:
-    template = program.templates.get(name)
-    if template is None:
-        raise SpecSemanticError(f"macro `{macro.name}` names unknown network `{name}`", macro.span)
-    return template
 
 
 def _interruptible(run_dir: Path, fn):
