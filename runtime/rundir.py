@@ -420,6 +420,9 @@ class RunDir:
                               "run. Changed since it started:\n" + "\n".join(f"  {c}" for c in changes),
                               hint="resume without those options, start a new run, or pass --force to resume "
                                    "anyway (changes of shapes cannot be resumed)")
+        if changes and self.writer:
+            print(f"note: resuming {self.path} with changes (--force):\n" + "\n".join(f"  {c}" for c in changes),
+                  file=sys.stderr)
         if changes or recorded is None:
             self.save_config(config)
             self._record_fingerprint(config, identity, forced=changes)
