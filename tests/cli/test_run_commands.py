@@ -305,3 +305,15 @@ def test_train_of_a_run_name_takes_the_newest_run(geno, runs, tmp_path):
     ran = geno("train", str(out / "tiny"), "-q")
     assert_clean(ran)
     assert f"{out / 'tiny-3'} has no final genotype" in ran.stderr
+
+
+def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, runs):
+    """click turns every EOFError into an Abort, which used to exit 130 with no message."""
+    import genolang.runtime.driver as driver
+
+    def torn(*args, **kwargs):
+        raise EOFError("Ran out of input")
+
+    monkeypatch.setattr(driver, "start_search", torn)
+    ran = geno("search", str(runs["spec"]))
+    assert ran.returncode == 1 and "unexpected end of data" in ran.stderr and "Ran out of input" in ran.stderr

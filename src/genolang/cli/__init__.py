@@ -76,6 +76,15 @@ def main() -> None:
         raise
     except Exception as exc:  # click usage errors and the like (typer may vendor click)
         if type(exc).__name__ == "Abort":
+            cause = exc.__cause__
+            if isinstance(cause, EOFError):    # click turns any EOFError into an Abort (exit 130)
+                if debug_enabled():
+                    import traceback
+
+                    traceback.print_exception(cause, file=sys.stderr)
+                print(f"internal error: unexpected end of data (EOFError{': ' + str(cause) if str(cause) else ''})"
+                      "; rerun with --debug for the traceback", file=sys.stderr)
+                sys.exit(1)
             sys.exit(130)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
