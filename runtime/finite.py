@@ -114,10 +114,11 @@ def check_state(state: Any, *, epoch: int | None = None, phase: str | None = Non
     named = list(_tensors(state))
     if not named:
         return
-    by_device: dict[torch.device, list[Tensor]] = {}
+    groups: dict[tuple, list[Tensor]] = {}
     for _, t in named:
-        by_device.setdefault(t.device, []).append(torch.isfinite(t).all())
-    if all(bool(torch.stack(flags).all()) for flags in by_device.values()):   # one sync per device
+        groups.setdefault((t.device, t.dtype), []).append(t.reshape(-1))
+    # one flat copy and one sync per (device, dtype): per-tensor checks cost more in overhead
+    if all(bool(torch.isfinite(torch.cat(flat)).all()) for flat in groups.values()):
         return
     bad = [name for name, t in named if not bool(torch.isfinite(t).all())]
     more = f" (and {len(bad) - 1} more of the {len(named)} tensors of the state)" if len(bad) > 1 else ""
