@@ -10,8 +10,8 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
 
-__all__ = ["SearchInterrupted", "pick_experiment", "load_data", "search_data", "templates_of", "cells_of", "start_search",
-           "resume_search", "retrain_genotype"]
+__all__ = ["SearchInterrupted", "pick_experiment", "apply_overrides", "load_data", "search_data", "templates_of",
+           "cells_of", "start_search", "resume_search", "retrain_genotype"]
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -43,6 +43,45 @@ def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:
         raise SpecSemanticError(f"{program.file} defines no experiment",
                                 hint="add an `experiment NAME { ... }` block naming the templates to use")
     return chosen, experiments[chosen].config
+
+
+def apply_overrides(config: ExperimentConfig, overrides: Mapping[str, Any] | None,
+                    labels: Mapping[str, str] | None = None) -> ExperimentConfig:
+    """``config`` with dotted ``overrides``; a setting that does not validate is a
+    :class:`ConfigError` naming it (as ``labels`` spell it: the command-line option)."""
+    if not overrides:
+        return config
+    try:
+        return config.with_overrides(**overrides)
+    except Exception as exc:     # pydantic.ValidationError; anything else is not the user's
+        errors = getattr(exc, "errors", None)
+        if errors is None:
+            raise
+        raise override_error(errors(), overrides, labels or {}) from None
+
+
+def override_error(errors: list[dict], overrides: Mapping[str, Any], labels: Mapping[str, str]) -> ConfigError:
+    """One config error for pydantic's ``errors`` of an override, located at the setting."""
+    err = errors[0]
+    loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+    field = ".".join(loc)
+    key = next((k for k in overrides if field == k or field.startswith(k + ".")), None)
+    if key is None:   # a model-level check (a route's contradiction): name the overrides it involves
+        key = next((k for k in overrides if k.startswith(field + ".") or not field), field)
+    where = labels.get(key, f"--set {key}={overrides.get(key)!r}" if key in overrides else f"`{field}`")
+    if err["type"] == "extra_forbidden":
+        model = ExperimentConfig
+        for part in loc[:-1]:
+            inner = getattr(model.model_fields.get(part), "annotation", None)
+            model = inner if hasattr(inner, "model_fields") else None
+            if model is None:
+                break
+        hint = (did_you_mean(loc[-1], model.model_fields) or "known settings: " + ", ".join(model.model_fields)
+                if model is not None else None)
+        return ConfigError(f"{where}: unknown setting `{field}`", hint=hint)
+    message = err["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{where}: {message}" + (f" (`{field}`)" if field and field != key else ""),
+                       hint=f"`{field}` must satisfy this; see `geno search --help`" if field else None)
 
 
 def load_data(config: ExperimentConfig):
@@ -93,15 +132,17 @@ def cells_of(program, template: NetworkTemplate, config: ExperimentConfig) -> di
 
 
 def start_search(spec: str | Path, *, experiment: str | None = None, out: str | Path = "runs",
-                 overrides: Mapping[str, Any] | None = None, progress: bool = True):
+                 overrides: Mapping[str, Any] | None = None, progress: bool = True,
+                 labels: Mapping[str, str] | None = None):
     """Search as the spec's experiment says, in a new run directory under ``out``."""
-    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = _program_load(spec)
     name, config = pick_experiment(program, experiment)
-    config = config.with_overrides(**(overrides or {}))
+    config = apply_overrides(config, overrides, labels)
     if config.name is None:
         config = config.with_overrides(name=name)
+    check_run_name(config.name)
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return _search(program, config, run_dir, spec, resume=False, progress=progress)
 
@@ -131,21 +172,20 @@ def _interruptible(run_dir: Path, fn):
         raise SearchInterrupted(run_dir) from None
 
 
-def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapping[str, Any] | None = None):
-    """Continue an interrupted search from its run directory (spec copy + config + checkpoint)."""
+def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapping[str, Any] | None = None,
+                  force: bool = False, labels: Mapping[str, str] | None = None):
+    """Continue an interrupted search from its run directory (spec copy + config + checkpoint).
+    Options that change the run (anything but the device and memory layout) need ``force``."""
     from genolang.runtime.rundir import RunDir
 
-    rd = RunDir(run_dir)
-    if not (rd.path / "config.json").exists() or not (rd.path / "spec.geno").exists():
-        raise ConfigError(f"{run_dir} is not a search run directory (no config.json / spec.geno)")
-    config = ExperimentConfig.model_validate(rd.load_config_dict())
-    if overrides:
-        config = config.with_overrides(**overrides)
+    rd = RunDir.existing(run_dir, needs=("config.json", "spec.geno"), what="search")
+    config = apply_overrides(rd.load_config(), overrides, labels)
     program = _program_load(rd.path / "spec.geno")
-    return _search(program, config, rd.path, None, resume=True, progress=progress)
+    return _search(program, config, rd.path, None, resume=True, progress=progress, force=force)
 
 
-def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resume: bool, progress: bool):
+def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resume: bool, progress: bool,
+            force: bool = False):
     from genolang.runtime.search import run_search
 
     search_t, eval_t, _ = templates_of(program, config)
@@ -156,13 +196,14 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
     data = search_data(load_data(config), config)
     if config.tournament is not None:
         return _interruptible(run_dir, lambda: _tournament(program, config, cells, search_t, eval_t, data,
-                                                           run_dir, spec_path, progress))
+                                                           run_dir, spec_path, progress, resume, force))
     return _interruptible(run_dir, lambda: run_search(
         config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
-        run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path))
+        run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path, force=force))
 
 
-def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress):
+def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress, resume=False,
+                force=False):
     from genolang.runtime.rundir import RunDir
     from genolang.runtime.search import SearchResult
     from genolang.runtime.tournament import run_tournament
@@ -172,10 +213,12 @@ def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_pa
         raise ConfigError(f"tournament.pool must name an op space of the spec (got {name!r})",
                           hint=did_you_mean(str(name), program.spaces))
     rd = RunDir(run_dir)
-    rd.save_spec(spec_path)
-    rd.save_config(config)
-    result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
-                            eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+    rd.begin(config, resume=resume, force=force, spec_path=spec_path)   # lock and fingerprint
+    try:
+        result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
+                                eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+    finally:
+        rd.close()
     return SearchResult(result.genotype, [g.genotype for g in result.games], Path(run_dir), rd.metrics())
 
 
@@ -189,11 +232,16 @@ def retrain_template(program, config: ExperimentConfig, genotype: Genotype) -> N
 
 def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, out: str | Path | None = "runs",
                      run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-                     test_every: int = 0, spec_path: str | Path | None = None):
-    """Retrain ``genotype`` on the experiment's retrain network and data."""
+                     test_every: int = 0, spec_path: str | Path | None = None, force: bool = False):
+    """Retrain ``genotype`` on the experiment's retrain network and data (``resume``: continue
+    the retraining in ``run_dir``, which must exist; a changed genotype or config needs ``force``)."""
     from genolang.runtime.retrain import run_retrain
     from genolang.runtime.rundir import RunDir, new_run_dir
 
+    if resume:
+        if run_dir is None:
+            raise ConfigError("resuming a retraining needs its run directory")
+        RunDir.existing(run_dir, needs=("config.json",), what="retraining")
     template = retrain_template(program, config, genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
@@ -202,4 +250,4 @@ def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, o
         RunDir(run_dir).save_spec(spec_path)
     return _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
         config, template=template, genotype=genotype, dataset=dataset, run_dir=run_dir, resume=resume,
-        progress=progress, test_every=test_every))
+        progress=progress, test_every=test_every, force=force))

@@ -21,10 +21,10 @@ gradient clipping, batching and the run directory are those of the micro search
 (:mod:`genolang.runtime.search`). The result is the micro genotype with a ``macro`` block,
 written as spec text (``genotype.geno``) by :func:`genolang.compiler.raise_.genotype_text`.
 
-A run is resumable: the IR it needs (macro, template, micro genotype) is stored in
-``macro_run.pt`` when the run starts, and a checkpoint at every epoch boundary holds the
-rest; data order is a function of (seed, epoch), so a resumed run repeats an interrupted
-epoch exactly.
+A run is resumable: what it needs besides the spec copy and config (the macro's name, the
+micro genotype, the options) is stored in ``macro_run.json`` when the run starts, and a
+checkpoint at every epoch boundary holds the rest; data order is a function of (seed,
+epoch), so a resumed run repeats an interrupted epoch exactly.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate
 from genolang.errors import ConfigError, RunError, SpecSemanticError, did_you_mean
 from genolang.runtime.batching import derive_seed
-from genolang.runtime.checkpoint import load_checkpoint, rng_state, save_atomic, set_rng_state
+from genolang.runtime.checkpoint import rng_state, set_rng_state
+from genolang.runtime.finite import NonFiniteError, stopped
 from genolang.runtime.losses import Route
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
@@ -56,7 +57,7 @@ __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "st
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
 
 CHECKPOINT_VERSION = 1
-RUN_FILE = "macro_run.pt"
+RUN_FILE = "macro_run.json"
 GAMMA_LR = 3e-3          # A21: the "3e-3" of chapter 6 is γ's Adam learning rate
 
 
@@ -235,23 +236,27 @@ class MacroSearch(CyclicLoop):
 
 def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: NetworkTemplate, genotype: Genotype,
                      data: SearchData, options: MacroOptions | None = None, run_dir: str | Path | None = None,
-                     resume: bool = False, progress: bool = True, spec_path: str | Path | None = None) -> MacroResult:
-    """Run (or resume) the macro phase and return the genotype with its macro choice."""
+                     resume: bool = False, progress: bool = True, spec_path: str | Path | None = None,
+                     force: bool = False) -> MacroResult:
+    """Run (or resume) the macro phase and return the genotype with its macro choice (a
+    resume refuses a changed run unless ``force``, as :func:`~genolang.runtime.search.run_search`)."""
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
                            run_dir=rd, progress=Progress(total, enabled=progress))
-    if rd is not None:
-        if resume and rd.checkpoint_path.exists():
-            searcher.resume_from(rd.checkpoint_path)
-        elif not resume or not (rd.path / RUN_FILE).exists():
-            rd.save_spec(spec_path)
-            rd.save_config(config)
-            save_atomic({"macro": macro, "template": template, "genotype": genotype,
-                         "options": dataclasses.asdict(options)}, rd.path / RUN_FILE)
+    if rd is not None:     # runguard: lock, fingerprint, checkpoint
+        from genolang.runtime.macro_run import macro_identity, write_macro_run
+
+        identity = macro_identity(macro, template, genotype, options)
+        rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
+                                          identity=identity))
+        write_macro_run(rd, identity)
     try:
         return searcher.run()
+    except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
+        raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
+                      command="macro-search --resume {run}") from None
     finally:
         if rd is not None:
             rd.close()
@@ -322,20 +327,21 @@ def _config_of(program, experiment: str | None) -> tuple[str, ExperimentConfig]:
 def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: str | Genotype | None = None,
                        experiment: str | None = None, out: str | Path = "runs",
                        overrides: Mapping[str, Any] | None = None, options: MacroOptions | None = None,
-                       progress: bool = True) -> MacroResult:
+                       progress: bool = True, labels: Mapping[str, str] | None = None) -> MacroResult:
     """The macro phase of ``spec``'s ``macro`` on ``genotype``'s cells, with the data and
     schedule of ``experiment``, in a new run directory under ``out``."""
     from genolang.compiler.lower import load
-    from genolang.runtime.driver import load_data, search_data
-    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.driver import apply_overrides, load_data, search_data
+    from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = load(spec)
     spec_macro = _macro_of(program, macro)
     micro = resolve_genotype(program, genotype)
     name, config = _config_of(program, experiment)
-    config = config.with_overrides(**(overrides or {}))
+    config = apply_overrides(config, overrides, labels)
     if config.name is None:
         config = config.with_overrides(name=name)
+    check_run_name(config.name)
     template = program.templates.get(spec_macro.template)
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",
@@ -348,21 +354,20 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
 
 
 def resume_macro_search(run_dir: str | Path, *, progress: bool = True,
-                        overrides: Mapping[str, Any] | None = None) -> MacroResult:
+                        overrides: Mapping[str, Any] | None = None, force: bool = False,
+                        labels: Mapping[str, str] | None = None) -> MacroResult:
     """Continue an interrupted macro phase from its run directory."""
-    from genolang.runtime.driver import load_data, search_data
+    from genolang.runtime.driver import apply_overrides, load_data, search_data
 
-    rd = RunDir(run_dir)
-    if not (rd.path / RUN_FILE).exists() or not (rd.path / "config.json").exists():
-        raise ConfigError(f"{run_dir} is not a macro-search run directory (no {RUN_FILE} / config.json)")
-    saved = load_checkpoint(rd.path / RUN_FILE)
-    config = ExperimentConfig.model_validate(rd.load_config_dict())
-    if overrides:
-        config = config.with_overrides(**overrides)
+    from genolang.runtime.macro_run import read_macro_run
+
+    rd = RunDir.existing(run_dir, needs=(RUN_FILE, "config.json", "spec.geno"), what="macro-search")
+    macro, template, genotype, options = read_macro_run(rd)
+    config = apply_overrides(rd.load_config(), overrides, labels)
     data = search_data(load_data(config), config)
     return _interruptible(rd.path, lambda: run_macro_search(
-        config, macro=saved["macro"], template=saved["template"], genotype=saved["genotype"], data=data,
-        options=MacroOptions(**saved["options"]), run_dir=rd.path, resume=True, progress=progress))
+        config, macro=macro, template=template, genotype=genotype, data=data, options=options,
+        run_dir=rd.path, resume=True, progress=progress, force=force))
 
 
 def _interruptible(run_dir: Path, fn):

@@ -1,13 +1,17 @@
-"""Epoch sums of per-step scalars, kept on the device.
+"""Epoch sums of per-step scalars, kept on the device, and watched for divergence.
 
 Adding a loss or a count never synchronises with the host; :meth:`Meter.means` does, once,
-at the end of an epoch (per-step ``.item()`` calls stall a GPU pipeline every step).
+at the end of an epoch (per-step ``.item()`` calls stall a GPU pipeline every step). Every
+value added also goes through a :class:`~genolang.runtime.finite.FiniteWatch`, so a loss that
+becomes NaN or infinite stops the run at its step (on the CPU) or within a few steps of it.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from genolang.runtime.finite import FiniteWatch
 
 __all__ = ["Meter"]
 
@@ -18,9 +22,13 @@ class Meter:
     def __init__(self) -> None:
         self.sums: dict[str, Tensor] = {}
         self.counts: dict[str, int] = {}
+        self.adds: dict[str, int] = {}
+        self.watch = FiniteWatch()
 
     def add(self, key: str, value: Tensor, count: int = 1) -> None:
         value = value.detach()
+        self.watch.add(key, value, self.adds.get(key, 0))
+        self.adds[key] = self.adds.get(key, 0) + 1
         self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
         self.counts[key] = self.counts.get(key, 0) + count
 
@@ -30,6 +38,7 @@ class Meter:
     def means(self) -> dict[str, float]:
         if not self.sums:
             return {}
+        self.watch.check()
         keys = list(self.sums)
         values = torch.stack([self.sums[k].float() for k in keys]).tolist()  # one sync
         return {k: v / max(self.counts[k], 1) for k, v in zip(keys, values)}

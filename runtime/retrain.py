@@ -21,7 +21,9 @@ from torch import Tensor, nn
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import Genotype, NetworkTemplate
 from genolang.runtime.batching import derive_seed, epoch_batches
-from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
+from genolang.runtime.checkpoint import rng_state, seed_everything, set_rng_state
+from genolang.runtime.finite import FiniteWatch, NonFiniteError, check_state, stopped
+from genolang.runtime.genotext import genotype_json
 from genolang.runtime.data import Augment, Dataset
 from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
 from genolang.runtime.metrics import latency_per_batch, max_fbeta, positive_scores, roc_auc
@@ -141,6 +143,7 @@ class Retrainer:
         if cfg.steps_per_epoch is not None:
             batches = batches[:cfg.steps_per_epoch]
         generator = torch.Generator().manual_seed(derive_seed(self.config.seed, epoch, 101))
+        watch = FiniteWatch()
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
@@ -157,6 +160,7 @@ class Retrainer:
                 loss = loss + cfg.aux_weight * F.cross_entropy(out.aux, y, label_smoothing=cfg.label_smoothing)
             for p in self.params:
                 p.grad = None
+            watch.add("loss_train", loss, i)
             loss.backward()
             average_gradients(self.params)
             nn.utils.clip_grad_norm_(self.params, cfg.grad_clip, foreach=True)
@@ -164,6 +168,7 @@ class Retrainer:
             loss_sum += loss.detach() * len(y)
             correct += (out.logits.detach().argmax(1) == y).sum()
             seen += len(y)
+        watch.check()
         if seen == 0:
             return {"lr": lr, "drop_path": self.net.drop_path_prob}
         loss_mean, acc = (torch.stack([loss_sum, correct.float()]) / seen).tolist()
@@ -181,6 +186,7 @@ class Retrainer:
             if last or (test_every and (epoch + 1) % test_every == 0):
                 record.update(evaluate(self.net, self.test_x, self.test_y, self.test_tf,
                                        max(self.cfg.batch, 256), self.channels_last))
+            check_state(self.state_dict(), epoch=epoch, phase="retrain")
             history.append(record)
             self.next_epoch = epoch + 1
             self.progress.epoch("retrain", epoch, {k: v for k, v in record.items()
@@ -201,35 +207,37 @@ class Retrainer:
     def state_dict(self) -> dict:
         return {"version": CHECKPOINT_VERSION, "next_epoch": self.next_epoch, "net": self.net.state_dict(),
                 "opt": self.opt.state_dict(), "rng": rng_state(), "latency": self.latency,
-                "config": self.config.model_dump(mode="json"), "genotype": self.genotype}
+                "config": self.config.model_dump(mode="json"), "genotype": genotype_json(self.genotype)}
 
     def load_state_dict(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
         self.opt.load_state_dict(state["opt"])
         self.next_epoch = state["next_epoch"]
         self.latency = state.get("latency")
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}")
         set_rng_state(state["rng"])
 
 
 def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype: Genotype, dataset: Dataset,
                 run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-                test_every: int = 0) -> RetrainResult:
-    """Retrain ``genotype`` on ``dataset`` and return the final-epoch metrics."""
+                test_every: int = 0, force: bool = False) -> RetrainResult:
+    """Retrain ``genotype`` on ``dataset`` and return the final-epoch metrics (a resume refuses
+    another genotype or config unless ``force``; a diverging run raises NonFiniteError)."""
     init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
                         progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0))
     if rd is not None:
-        rd.lock()
-        if resume and rd.checkpoint_path.exists():
-            # loaded to the CPU: RNG states must stay CPU tensors
-            trainer.load_state_dict(load_checkpoint(rd.checkpoint_path))
-            rd.truncate_metrics_from(trainer.next_epoch)
-        else:
-            rd.save_config(config)
+        # loaded to the CPU: RNG states must stay CPU tensors
+        rd.resume_into(trainer, rd.begin(config, resume=resume, force=force,
+                                         identity={"genotype": genotype_json(genotype)}))
+        if not resume or not (rd.path / "genotype.json").exists():
             rd.save_genotype(genotype)
     try:
         return trainer.run(test_every)
+    except NonFiniteError as exc:
+        raise stopped(exc, epoch=trainer.next_epoch, total=trainer.cfg.epochs, run_dir=rd, command="train {run} --resume {run}") from None
     finally:
         if rd is not None:
             rd.close()

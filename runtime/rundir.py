@@ -11,16 +11,27 @@
       genotypes.jsonl      the same history, one JSON line per epoch
       genotype.geno / genotype.json      the final genotype, with provenance
       checkpoint.pt        latest atomic checkpoint (resume from here)
+      run.json             the run's name, start time and fingerprint (config, spec, genotype)
       tb/                  TensorBoard scalars, only when tensorboard is importable
 
 Only rank 0 writes; other ranks get a RunDir whose writers do nothing.
+
+A fresh run claims its directory atomically (``mkdir``: two runs started at once get ``name``
+and ``name-2``), holds a lock on it while it runs, and records a fingerprint of what it runs.
+A resume (:meth:`RunDir.begin`) takes the lock, refuses a run whose spec, config or genotype
+changed since (``--force`` accepts the change), removes the temporary files of a checkpoint
+write that was killed, and drops a torn last line of the JSONL logs with a warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -28,10 +39,23 @@ from typing import Any, Mapping
 import torch
 
 from genolang.compiler.ir import Genotype
-from genolang.runtime.checkpoint import save_atomic
+from genolang.errors import ConfigError, UserError
+from genolang.runtime.checkpoint import load_checkpoint, remove_orphans, save_atomic
 from genolang.runtime.genotext import genotype_json, genotype_text, standalone_genotype_text
 
-__all__ = ["RunDir", "is_main_process", "new_run_dir"]
+__all__ = ["RunDir", "RunDirError", "is_main_process", "new_run_dir", "check_run_name", "newest_run",
+           "SAFE_TO_CHANGE", "RUN_FILE"]
+
+RUN_FILE = "run.json"
+# Settings a resumed run may change without --force: where it runs and in which memory layout
+# (the run's meaning stays; progress output and threads are not settings at all).
+SAFE_TO_CHANGE = ("device", "channels_last")
+
+
+class RunDirError(UserError):
+    """A run directory that cannot be used as asked (missing, damaged, changed, in use)."""
+
+    kind = "run error"
 
 
 def is_main_process() -> bool:
@@ -39,15 +63,121 @@ def is_main_process() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
+def check_run_name(name: str) -> str:
+    """``name`` if it can name a run directory: one path component, no separators, not ``..``."""
+    bad = (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+           or os.path.isabs(name) or len(name.encode()) > 200)
+    if bad:
+        raise ConfigError(f"the experiment name {name!r} cannot name a run directory: it must be one path "
+                          "component (no `/`, `\\`, `..`, not absolute, at most 200 bytes)",
+                          hint="set `name = \"my_run\"` in the experiment (or --set name=my_run); "
+                               "choose the folder with --out")
+    return name
+
+
 def new_run_dir(root: str | Path, name: str) -> Path:
-    """``root/name``, or ``root/name-2``, ``-3``... if it exists already."""
+    """Claim ``root/name``, or ``root/name-2``, ``-3``... if taken: created here, atomically, so two
+    runs started at once never share one. Records the name and start time in ``run.json``."""
+    check_run_name(name)
     root = Path(root)
-    path = root / name
-    index = 2
-    while path.exists():
-        path = root / f"{name}-{index}"
-        index += 1
+    root.mkdir(parents=True, exist_ok=True)
+    index = 1
+    while True:
+        path = root / (name if index == 1 else f"{name}-{index}")
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            index += 1
+    _write_json(path / RUN_FILE, {"name": name, "created": time.time()})
     return path
+
+
+def newest_run(path: str | Path) -> Path | None:
+    """The newest run of the name ``path`` ends in: ``path`` itself and its siblings
+    ``path-2``, ``path-3``... that were started under that name (``run.json``), newest by
+    start time; None when there is none."""
+    path = Path(path)
+    parent, name = path.parent, path.name
+    if not name or not parent.is_dir():
+        return None
+    pattern = re.compile(re.escape(name) + r"(-[0-9]+)?")
+    found = []
+    for entry in parent.iterdir():
+        if not pattern.fullmatch(entry.name) or not entry.is_dir():
+            continue
+        info = _read_json_quiet(entry / RUN_FILE)
+        recorded = info.get("name")
+        if entry.name != name and recorded not in (name, None):
+            continue         # `digits-2` of an experiment that is itself called `digits-2`
+        created = info.get("created")
+        if not isinstance(created, (int, float)):
+            created = entry.stat().st_mtime
+        found.append((created, entry.name != name, entry))
+    return max(found)[2] if found else None
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json_quiet(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of a run directory; a located :class:`RunDirError` when it is torn."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RunDirError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        line, col = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
+        raise RunDirError(f"{path}:{line}:{col}: not valid JSON ({getattr(exc, 'msg', exc)})",
+                          hint="the file is damaged: restore it, or start the run again") from None
+
+
+def read_jsonl(path: Path, *, repair: bool = False) -> list[dict]:
+    """The records of a JSONL log. A torn *last* line (a run killed while appending) is
+    skipped, and with ``repair`` cut from the file with a warning; a damaged line before the
+    last is a located :class:`RunDirError`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    lines = data.split(b"\n")
+    records, offset = [], 0
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                record = json.loads(line.decode("utf-8"))
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:     # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                if any(rest.strip() for rest in lines[number:]):
+                    raise RunDirError(f"{path}:{number}: not a valid JSON record ({getattr(exc, 'msg', exc)})",
+                                      hint="the log is damaged: restore it, or delete that line") from None
+                if repair:
+                    print(f"warning: {path}:{number}: dropped a torn last line (the run was stopped while "
+                          "writing it)", file=sys.stderr)
+                    with open(path, "r+b") as handle:
+                        handle.truncate(offset)
+                break
+            records.append(record)
+        offset += len(line) + 1
+    return records
 
 
 def _clean(value: Any) -> Any:
@@ -105,7 +235,26 @@ class RunDir:
             (self.path / "config.json").write_text(json.dumps(dumped, indent=2), encoding="utf-8")
 
     def load_config_dict(self) -> dict:
-        return json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+        data = read_json(self.path / "config.json")
+        if not isinstance(data, dict):
+            raise RunDirError(f"{self.path / 'config.json'}: not a JSON object")
+        return data
+
+    def load_config(self):
+        """``config.json`` as an ExperimentConfig; located errors if it is torn or invalid."""
+        from genolang.compiler.experiment import ExperimentConfig
+
+        data = self.load_config_dict()
+        try:
+            return ExperimentConfig.model_validate(data)
+        except Exception as exc:     # pydantic.ValidationError
+            errors = getattr(exc, "errors", None)
+            if errors is None:
+                raise
+            first = errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise RunDirError(f"{self.path / 'config.json'}: `{field}`: {first['msg']}",
+                              hint="the run's config was edited or damaged: restore it") from None
 
     # -- logs ------------------------------------------------------------------------------
     def log(self, record: Mapping[str, Any]) -> None:
@@ -135,10 +284,7 @@ class RunDir:
         return self._tb or None
 
     def metrics(self) -> list[dict]:
-        path = self.path / "metrics.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return read_jsonl(self.path / "metrics.jsonl")
 
     def truncate_metrics_from(self, epoch: int) -> None:
         """Drop records of ``epoch`` and later: a resumed run re-logs the epochs it repeats."""
@@ -209,13 +355,10 @@ class RunDir:
         (self.path / "genotypes.geno").write_text(text, encoding="utf-8")
 
     def genotype_history(self) -> list[dict]:
-        path = self.path / "genotypes.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return read_jsonl(self.path / "genotypes.jsonl")
 
     def truncate_genotypes(self, keep_epochs_below: int) -> None:
-        if not self.writer:
+        if not self.writer or not (self.path / "genotypes.jsonl").exists():
             return
         rows = [r for r in self.genotype_history() if r["epoch"] < keep_epochs_below]
         with open(self.path / "genotypes.jsonl", "w", encoding="utf-8") as handle:
@@ -242,8 +385,8 @@ class RunDir:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            from genolang.errors import RunError
-            raise RunError(f"{self.path} is in use by another running process") from None
+            raise RunDirError(f"{self.path} is in use by another running process",
+                              hint="wait for it to finish, or stop it (Ctrl-C) and resume") from None
         self._lock = handle
 
     def unlock(self) -> None:
@@ -261,7 +404,141 @@ class RunDir:
         if self.writer:
             save_atomic(state, self.checkpoint_path)
 
+    # -- start and resume -------------------------------------------------------------------
+    @classmethod
+    def existing(cls, path: str | Path, *, needs: tuple[str, ...], what: str) -> "RunDir":
+        """The run directory ``path`` for a resume; an error (and nothing created) if it is not
+        there or lacks the files ``needs``."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunDirError(f"{path}: no such run directory" if not path.exists() else f"{path}: not a directory",
+                              hint=f"give the directory of a {what} run (the one its output named)")
+        missing = [name for name in needs if not (path / name).exists()]
+        if missing:
+            raise RunDirError(f"{path} is not a {what} run directory (no {' / '.join(missing)})")
+        return cls(path)
+
+    def begin(self, config, *, resume: bool, force: bool = False, spec_path: str | Path | None = None,
+              identity: Mapping[str, Any] | None = None) -> dict | None:
+        """Start or resume the run here; returns the checkpoint to resume from (or None).
+
+        Takes the lock. A fresh run saves the spec copy, config and fingerprint. A resume
+        removes orphan checkpoint temp files, repairs torn log ends, loads the checkpoint and
+        refuses any change of the fingerprint but those of :data:`SAFE_TO_CHANGE`, unless
+        ``force``. ``identity`` holds what else makes the run this run (the genotype of a
+        retraining, the macro of a macro phase), as plain JSON values."""
+        self.lock()
+        if not resume:
+            self.save_spec(spec_path)
+            self.save_config(config)
+            self._record_fingerprint(config, identity)
+            return None
+        if self.writer:
+            remove_orphans(self.checkpoint_path)
+            read_jsonl(self.path / "metrics.jsonl", repair=True)
+            read_jsonl(self.path / "genotypes.jsonl", repair=True)
+        state = load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        info = read_json(self.path / RUN_FILE) if (self.path / RUN_FILE).exists() else {}
+        recorded = info.get("fingerprint") if isinstance(info, dict) else None
+        if recorded is None and state is not None and isinstance(state.get("config"), dict):
+            recorded = {"config": state["config"]}
+        if not (self.path / "spec.geno").exists():
+            self.save_spec(spec_path)
+        current = self.fingerprint(config, identity)
+        changes = fingerprint_changes(recorded, current) if recorded is not None else []
+        if changes and not force:
+            raise RunDirError(f"{self.path} was started with other settings; resuming it would make a different "
+                              "run. Changed since it started:\n" + "\n".join(f"  {c}" for c in changes),
+                              hint="resume without those options, start a new run, or pass --force to resume "
+                                   "anyway (changes of shapes cannot be resumed)")
+        if changes and self.writer:
+            print(f"note: resuming {self.path} with changes (--force):\n" + "\n".join(f"  {c}" for c in changes),
+                  file=sys.stderr)
+        if changes or recorded is None:
+            self.save_config(config)
+            self._record_fingerprint(config, identity, forced=changes)
+        return state
+
+    def resume_into(self, runner, state: dict | None) -> None:
+        """Load a checkpoint's ``state`` into ``runner`` (its ``load_state_dict``) and drop the
+        records of the epochs it will repeat; a state that does not fit is a clean error."""
+        if state is None:
+            return
+        try:
+            runner.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise RunDirError(f"{self.checkpoint_path}: the checkpoint does not fit the network this run builds "
+                              f"({_mismatch(exc)})",
+                              hint="the run's shapes changed since it started (spec or config); it cannot be "
+                                   "resumed: start a new run") from None
+        self.truncate_metrics_from(runner.next_epoch)
+        self.truncate_genotypes(runner.next_epoch)
+
+    def fingerprint(self, config, identity: Mapping[str, Any] | None = None) -> dict:
+        spec = self.path / "spec.geno"
+        dumped = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config)
+        return {"config": dumped,
+                "spec_sha256": hashlib.sha256(spec.read_bytes()).hexdigest() if spec.exists() else None,
+                **({"identity": dict(identity)} if identity else {})}
+
+    def _record_fingerprint(self, config, identity, forced: list[str] | None = None) -> None:
+        if not self.writer:
+            return
+        info = _read_json_quiet(self.path / RUN_FILE)
+        info.setdefault("name", self.path.name)
+        info.setdefault("created", time.time())
+        info["fingerprint"] = self.fingerprint(config, identity)
+        if forced:
+            info.setdefault("forced", []).append({"time": time.time(), "changes": forced})
+        _write_json(self.path / RUN_FILE, info)
+
     def close(self) -> None:
         if self._tb:
             self._tb.close()
         self.unlock()
+
+
+def _mismatch(exc: BaseException) -> str:
+    """torch's load_state_dict complaint, said in a line (shapes by name, or missing keys)."""
+    text = str(exc)
+    sizes = re.findall(r"size mismatch for (\S+): copying a param with shape torch.Size\((\[.*?\])\) from "
+                       r"checkpoint, the shape in current model is torch.Size\((\[.*?\])\)", text)
+    if sizes:
+        name, old, new = sizes[0]
+        more = f", and {len(sizes) - 1} more" if len(sizes) > 1 else ""
+        return f"`{name}` is {old} in the checkpoint but {new} in the network{more}"
+    missing = re.findall(r'Missing key\(s\) in state_dict: "([^"]+)"', text)
+    if missing:
+        return f"the checkpoint lacks `{missing[0]}`"
+    unexpected = re.findall(r'Unexpected key\(s\) in state_dict: "([^"]+)"', text)
+    if unexpected:
+        return f"the network has no `{unexpected[0]}`"
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out if out or not prefix else {prefix: {}}
+    return {prefix: value}
+
+
+def fingerprint_changes(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """What differs between two fingerprints, one line each (``search.epochs: 2 -> 3``),
+    leaving out the settings :data:`SAFE_TO_CHANGE`."""
+    changes = []
+    old, new = _flatten(recorded.get("config", {})), _flatten(current.get("config", {}))
+    for key in sorted(set(old) | set(new)):
+        if key.split(".")[0] in SAFE_TO_CHANGE or old.get(key, "<unset>") == new.get(key, "<unset>"):
+            continue
+        changes.append(f"{key}: {json.dumps(old.get(key, '<unset>'))} -> {json.dumps(new.get(key, '<unset>'))}")
+    if "spec_sha256" in recorded and recorded.get("spec_sha256") != current.get("spec_sha256"):
+        changes.append("spec.geno: edited since the run started" if current.get("spec_sha256")
+                       else "spec.geno: missing")
+    old_id, new_id = recorded.get("identity") or {}, current.get("identity") or {}
+    for key in sorted(set(old_id) | set(new_id)):
+        if old_id.get(key) != new_id.get(key):
+            changes.append(f"{key}: differs from the one the run started with")
+    return changes

@@ -45,6 +45,8 @@ from genolang.errors import ConfigError, RunError
 from genolang.runtime.batching import derive_seed, epoch_batches
 from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
 from genolang.runtime.checkpoint import load_checkpoint, rng_state, seed_everything, set_rng_state
+from genolang.runtime.finite import NonFiniteError, check_state, stopped
+from genolang.runtime.genojson import genotype_from_json
 from genolang.runtime.genotext import genotype_json, genotype_summary
 from genolang.runtime.latency import expected_latency
 from genolang.runtime.losses import Route, cream_objective, net_ce, objectives
@@ -564,6 +566,7 @@ class CyclicLoop:
         return genotype_summary(genotype)
 
     def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
+        check_state(self.state_dict(), epoch=record["epoch"], phase=record["phase"])   # runguard: finite
         values = {k: v for k, v in record.items() if isinstance(v, float)}
         self.progress.epoch(record["phase"], record["epoch"], values)
         if genotype is not None:
@@ -720,7 +723,6 @@ class CyclicSearch(CyclicLoop):
             "data_order": {"seed": self.config.seed, "next_epoch": self.next_epoch, "position": 0},
             "rng": rng_state(self.generators),
             "history": [genotype_json(g) for g in self.history],
-            "_history_ir": self.history,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -731,30 +733,32 @@ class CyclicSearch(CyclicLoop):
         self.opt_alpha.load_state_dict(state["opt_alpha"])
         self.pool.load_state_dict(state["pool"])
         self.next_epoch = state["next_epoch"]
-        self.history = list(state.get("_history_ir") or [])
+        self.history = [genotype_from_json(g, self.search_net.cell_specs) for g in state.get("history") or []]
         # E is not rebuilt: the next epoch regenerates it from α and the pool, which already
         # holds its weights (written back at the end of every epoch).
         set_rng_state(state["rng"], self.generators)
 
 def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, eval_template: NetworkTemplate,
                cells: Mapping[str, CellSpec], data: SearchData, run_dir: str | Path | None = None,
-               resume: bool = False, progress: bool = True, spec_path: str | Path | None = None) -> SearchResult:
-    """Run (or resume) a search and return its final genotype and per-epoch history."""
+               resume: bool = False, progress: bool = True, spec_path: str | Path | None = None,
+               force: bool = False) -> SearchResult:
+    """Run (or resume) a search and return its final genotype and per-epoch history.
+
+    A resume refuses a changed config or spec unless ``force``; a diverging run raises
+    :class:`~genolang.runtime.finite.NonFiniteError` and keeps its last finite checkpoint."""
     init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
                             cells=cells, data=data, run_dir=rd,
                             progress=Progress(total, enabled=progress and world()[0] == 0))
-    if rd is not None:
-        rd.lock()
-        if resume and rd.checkpoint_path.exists():
-            searcher.resume_from(rd.checkpoint_path)
-        else:
-            rd.save_spec(spec_path)
-            rd.save_config(config)
+    if rd is not None:     # runguard: lock, fingerprint, checkpoint
+        rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path))
     try:
         return searcher.run()
+    except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
+        raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
+                      command="search --resume {run}") from None
     finally:
         if rd is not None:
             rd.close()

@@ -173,7 +173,6 @@ def training_inputs(source: str | Path | ir.Genotype | Any, spec: str | Path | P
     """(genotype, program, config, spec file) to retrain, from a genotype file, a search run
     directory (its genotype, spec copy and resolved config), a search result, a genotype
     object (with ``spec``) or a packaged genotype name (``zoo/darts_v2``)."""
-    import json
 
     from genolang.compiler.experiment import ExperimentConfig
     from genolang.runtime.driver import pick_experiment
@@ -202,8 +201,10 @@ def training_inputs(source: str | Path | ir.Genotype | Any, spec: str | Path | P
     run = path.parent
     if spec_file is None and (run / "spec.geno").exists() and (run / "config.json").exists():
         # a search run directory: its spec copy and resolved config
+        from genolang.runtime.rundir import RunDir
+
         program = _load(run / "spec.geno")
-        config = ExperimentConfig.model_validate(json.loads((run / "config.json").read_text()))
+        config = RunDir(run, writer=False).load_config()      # a torn config.json is a located error
         if experiment is not None:
             config = pick_experiment(program, experiment)[1]
         return chosen, program, config, run / "spec.geno"

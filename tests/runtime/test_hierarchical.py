@@ -16,6 +16,7 @@ from genolang.runtime.hierarchical import (
     MacroOptions, MacroSearch, resolve_genotype, resume_macro_search, run_macro_search,
 )
 from genolang.runtime.search import SearchData
+from genolang.runtime.checkpoint import load_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK  # noqa: E402
@@ -113,7 +114,7 @@ def test_resume_matches_uninterrupted(program, tmp_path, monkeypatch):
     monkeypatch.setattr(MacroSearch, "search_epoch", stop_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         run_macro_search(_config(), data=_data(), run_dir=tmp_path / "cut", **kw)
-    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["next_epoch"] == 1
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["next_epoch"] == 1
     monkeypatch.setattr(MacroSearch, "search_epoch", original)
     resumed = run_macro_search(_config(), data=_data(), run_dir=tmp_path / "cut", resume=True, **kw)
     assert resumed.choice == full.choice and resumed.history == full.history

@@ -17,6 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
+from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
 from genolang.runtime.search import CyclicSearch, run_search  # noqa: E402
 
 # augmentation on (as for CIFAR): the crops and flips must replay identically after the resume
@@ -79,7 +80,7 @@ def test_killed_search_resumes_to_the_same_genotypes(tmp_path):
         if child.poll() is None:
             child.kill()
     assert not (killed / "genotype.geno").exists(), "the child finished before it was killed"
-    state = torch.load(killed / "checkpoint.pt", weights_only=False)
+    state = load_checkpoint(killed / "checkpoint.pt")
     assert 1 <= state["next_epoch"] < 1 + SEARCH["epochs"]
 
     resumed = _search(killed, resume=True)
@@ -88,8 +89,8 @@ def test_killed_search_resumes_to_the_same_genotypes(tmp_path):
     assert _history(killed) == _history(tmp_path / "reference")
     assert (killed / "genotypes.geno").read_text() == (tmp_path / "reference" / "genotypes.geno").read_text()
     assert resumed.genotype.cells == reference.genotype.cells
-    a = torch.load(killed / "checkpoint.pt", weights_only=False)["alpha"]
-    b = torch.load(tmp_path / "reference" / "checkpoint.pt", weights_only=False)["alpha"]
+    a = load_checkpoint(killed / "checkpoint.pt")["alpha"]
+    b = load_checkpoint(tmp_path / "reference" / "checkpoint.pt")["alpha"]
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     epochs = [r["epoch"] for r in resumed.metrics if r["phase"] != "final"]
     assert epochs == list(range(1 + SEARCH["epochs"])), "a repeated epoch must not be logged twice"

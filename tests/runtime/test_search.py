@@ -13,6 +13,7 @@ import tiny  # noqa: E402
 
 from genolang.compiler.ir import ZERO_CONFIGS  # noqa: E402
 from genolang.runtime.latency import expected_latency  # noqa: E402
+from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
 from genolang.runtime.search import CyclicSearch, cosine_lr, run_search  # noqa: E402
 
 
@@ -145,7 +146,7 @@ def test_run_directory_contents(tmp_path):
     assert "genotype tiny_epoch_001" in history and "genotype tiny_epoch_002" in history
     assert [r["phase"] for r in result.metrics] == ["pretrain", "search", "search", "final"]
     assert not list(run.glob(".*.tmp"))
-    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    state = load_checkpoint(run / "checkpoint.pt")
     for key in ("search_net", "alpha", "eval_net", "pool", "opt_w", "opt_alpha", "opt_e", "rng", "next_epoch"):
         assert key in state
     assert state["phase"] == "done" and state["next_epoch"] == 3

@@ -1,8 +1,9 @@
 """The `geno` command line: a thin shell. Each command module registers itself on `app`.
 
 Commands parse options, call one library function and print. Every :class:`UserError`
-becomes a rendered message and exit code 2; other genolang errors exit 1; a traceback is
-shown only with ``--debug`` (or ``GENO_DEBUG=1``).
+becomes a rendered message and exit code 2; a run that diverged (non-finite loss or weights)
+exits 3; other genolang errors exit 1; a traceback is shown only with ``--debug`` (or
+``GENO_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def report(exc: GenolangError) -> int:
 
         traceback.print_exception(exc, file=sys.stderr)
     print(exc.render(), file=sys.stderr)
-    return 2 if isinstance(exc, UserError) else 1
+    code = getattr(exc, "exit_code", None)     # a diverged run: runtime.finite.EXIT_NONFINITE (3)
+    return code if isinstance(code, int) else 2 if isinstance(exc, UserError) else 1
 
 
 def main() -> None:
@@ -77,6 +79,15 @@ def main() -> None:
         raise
     except Exception as exc:  # click usage errors and the like (typer may vendor click)
         if type(exc).__name__ == "Abort":
+            cause = exc.__cause__
+            if isinstance(cause, EOFError):    # click turns any EOFError into an Abort (exit 130)
+                if debug_enabled():
+                    import traceback
+
+                    traceback.print_exception(cause, file=sys.stderr)
+                print(f"internal error: unexpected end of data (EOFError{': ' + str(cause) if str(cause) else ''})"
+                      "; rerun with --debug for the traceback", file=sys.stderr)
+                sys.exit(1)
             sys.exit(130)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()

@@ -37,21 +37,29 @@ def macro_search(
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training samples."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting: --set search.w_lr=0.05"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+    force: bool = typer.Option(False, "--force", help="With --resume: accept settings that differ from the run's."),
 ) -> None:
     """Search the macro structure (skip inputs, version 1; cell type per depth, version 2) over a
     micro genotype's cells; writes runs/<name>/genotype.geno (the genotype with a `macro` block),
     macro.json, metrics and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues."""
-    from genolang.cli.search import common_overrides
+    from genolang.cli.search import add_options, check_device, common_overrides, given
     from genolang.runtime.driver import SearchInterrupted
     from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
-    overrides = common_overrides(seed, device, False, limit, sets)
-    overrides.update({"search.epochs": epochs, "search.pretrain_epochs": pretrain_epochs,
-                      "search.batch": batch, "search.steps_per_epoch": steps})
+    check_device(device)
+    labels: dict[str, str] = {}
+    overrides = common_overrides(seed, device, False, limit, sets, labels)
+    add_options(overrides, labels, {
+        "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
+        "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})
+    if warmup_epochs is not None and warmup_epochs < 0:
+        raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be 0 or more")
+    if not (gamma_lr > 0 and gamma_lr < float("inf")):
+        raise ConfigError(f"--gamma-lr {gamma_lr}: must be a positive, finite learning rate")
     try:
         if resume is not None:
-            result = resume_macro_search(resume, progress=not quiet,
-                                         overrides={k: v for k, v in overrides.items() if v is not None})
+            result = resume_macro_search(resume, progress=not quiet, overrides=given(overrides), force=force,
+                                         labels=labels)
         else:
             if spec is None:
                 raise ConfigError("give a spec file with a macro definition, or --resume RUN_DIR")
@@ -59,7 +67,7 @@ def macro_search(
             from genolang.specname import spec_path
 
             result = start_macro_search(spec_path(spec), macro=macro, genotype=genotype, experiment=experiment, out=out,
-                                        overrides=overrides, options=options, progress=not quiet)
+                                        overrides=overrides, options=options, progress=not quiet, labels=labels)
     except SearchInterrupted as stop:
         if main_rank():
             typer.echo(f"interrupted; resume with: geno macro-search --resume {stop.run_dir}", err=True)

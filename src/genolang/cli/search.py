@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,27 +13,86 @@ from genolang.cli import app, main_rank
 from genolang.errors import ConfigError
 
 
-def parse_sets(pairs: List[str] | None) -> dict[str, object]:
+def parse_sets(pairs: List[str] | None, labels: dict[str, str] | None = None) -> dict[str, object]:
     """``["search.batch=32", "algorithm.route=A2"]`` → overrides; values read as JSON when
-    they parse (numbers, booleans, lists), else kept as strings."""
+    they parse (numbers, booleans, lists), else kept as strings. ``labels`` receives how each
+    key was given, for error messages."""
     out: dict[str, object] = {}
     for pair in pairs or []:
-        if "=" not in pair:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError(f"--set expects KEY=VALUE, got `{pair}`", hint="e.g. --set search.batch=32")
-        key, raw = pair.split("=", 1)
         try:
-            out[key.strip()] = json.loads(raw)
+            out[key] = json.loads(raw)
         except json.JSONDecodeError:
-            out[key.strip()] = raw
+            out[key] = raw
+        except RecursionError:
+            raise ConfigError(f"--set {key}: the value is nested too deeply") from None
+        if not _finite(out[key]):
+            raise ConfigError(f"--set {pair}: not a finite number", hint="NaN and infinite settings are refused")
+        if labels is not None:
+            labels[key] = f"--set {pair}"
     return out
 
 
-def common_overrides(seed, device, channels_last, limit, sets) -> dict[str, object]:
+def _finite(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
+# The options every running command shares, and the setting each one overrides.
+OPTION_KEYS = {"--seed": "seed", "--device": "device", "--limit": "data.limit", "--channels-last": "channels_last"}
+
+
+def common_overrides(seed, device, channels_last, limit, sets,
+                     labels: dict[str, str] | None = None) -> dict[str, object]:
+    if seed is not None and not 0 <= seed < 2**63:
+        raise ConfigError(f"--seed {seed}: must be in 0 .. 2**63 - 1")
     overrides: dict[str, object] = {"seed": seed, "device": device, "data.limit": limit}
     if channels_last:
         overrides["channels_last"] = True
-    overrides.update(parse_sets(sets))
+    if labels is not None:
+        label_options(labels, overrides, {v: k for k, v in OPTION_KEYS.items()})
+    overrides.update(parse_sets(sets, labels))
     return overrides
+
+
+def label_options(labels: dict[str, str], overrides: dict[str, object], options: dict[str, str]) -> None:
+    """Record ``--batch 0`` as the spelling of ``search.batch`` = 0 (for error messages)."""
+    for key, option in options.items():
+        if overrides.get(key) is not None:
+            value = overrides[key]
+            labels[key] = option if value is True else f"{option} {value}"
+
+
+def add_options(overrides: dict[str, object], labels: dict[str, str], given: dict[str, tuple[str, object]]) -> None:
+    """Add ``{key: (option, value)}`` to ``overrides`` (None: not given) and label them."""
+    for key, (option, value) in given.items():
+        overrides[key] = value
+        if value is not None:
+            labels[key] = f"{option} {value}"
+
+
+def given(overrides: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+def check_device(device: str | None) -> None:
+    """``--device`` names a device torch knows (checked before any data is loaded)."""
+    if device is None or device == "auto":
+        return
+    import torch
+
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"--device {device}: not a device name", hint="cpu, cuda, cuda:1 or auto") from None
 
 
 @app.command()
@@ -53,28 +113,35 @@ def search(
     channels_last: bool = typer.Option(False, "--channels-last", help="NHWC memory format."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting: --set search.w_lr=0.05"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+    force: bool = typer.Option(False, "--force", help="With --resume: accept settings or a spec that differ "
+                                                      "from the run's (device and --channels-last never need it)."),
 ) -> None:
     """Search for a genotype; writes runs/<name>/genotype.geno, one genotype per epoch, metrics
-    and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues."""
+    and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues. A run whose loss
+    or weights stop being finite stops with exit code 3, keeping its last finite checkpoint."""
     from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
 
-    overrides = common_overrides(seed, device, channels_last, limit, sets)
-    overrides.update({"search.epochs": epochs, "search.pretrain_epochs": pretrain_epochs,
-                      "search.batch": batch, "search.steps_per_epoch": steps,
-                      "algorithm.name": algorithm, "algorithm.route": route})
+    check_device(device)
+    labels: dict[str, str] = {}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
+    add_options(overrides, labels, {
+        "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
+        "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps),
+        "algorithm.name": ("--algorithm", algorithm), "algorithm.route": ("--route", route)})
     try:
         if resume is not None:
-            result = resume_search(resume, progress=not quiet,
-                                   overrides={k: v for k, v in overrides.items() if v is not None})
+            result = resume_search(resume, progress=not quiet, overrides=given(overrides), force=force, labels=labels)
         else:
             if spec is None:
                 raise ConfigError("give a spec file to search, or --resume RUN_DIR")
             from genolang.specname import spec_path
 
-            result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides, progress=not quiet)
+            result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides,
+                                  progress=not quiet, labels=labels)
     except SearchInterrupted as stop:
         if main_rank():
             typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if main_rank():
         typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+        typer.echo(f"retrain it with: geno train {result.run_dir}")

@@ -9,14 +9,41 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, main_rank
-from genolang.cli.search import common_overrides
+from genolang.cli.search import add_options, check_device, common_overrides, given
+from genolang.errors import ConfigError
+
+
+def resolve_source(path: Path) -> Path:
+    """The genotype file ``path`` names. A run directory (or a run name that is no file, e.g.
+    ``runs/digits``) means the newest run of that name (``digits``, ``digits-2``, ...), so the
+    quick start's ``geno train runs/digits`` trains the search that just finished."""
+    from genolang.runtime.rundir import newest_run
+    from genolang.specname import spec_path
+
+    path = spec_path(path)          # a packaged genotype name (zoo/darts_v2) when no such file exists
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        return path
+    if not path.exists() and path.suffix == ".geno":
+        raise ConfigError(f"{path} does not exist")
+    newest = newest_run(path)
+    if newest is None:
+        raise ConfigError(f"{path}: no such genotype file or run directory",
+                          hint="give a .geno file, a run directory, or the run name a search printed")
+    if newest != path:
+        typer.echo(f"note: {path} -> {newest}, the newest run of `{path.name}`", err=True)
+    found = newest / "genotype.geno"
+    if not found.exists():
+        raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run was interrupted, "
+                          "diverged or is still running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
+                                          "run's genotype.geno")
+    return found
 
 
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
     """(genotype, program, config, spec path) for a genotype file, a search run or a spec."""
     from genolang.api import training_inputs
 
-    return training_inputs(path, spec, genotype, experiment)
+    return training_inputs(resolve_source(path), spec, genotype, experiment)
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -50,18 +77,27 @@ def train(
     channels_last: bool = typer.Option(False, "--channels-last"),
     sets: Optional[List[str]] = typer.Option(None, "--set"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    force: bool = typer.Option(False, "--force", help="With --resume: accept a genotype or settings that differ "
+                                                      "from the run's."),
 ) -> None:
     """Retrain a genotype (600 epochs, cutout, drop path, aux head by default) and report the
-    final-epoch test accuracy (ROC AUC and max F-beta on binary tasks) and the latency."""
-    from genolang.runtime.driver import SearchInterrupted, retrain_genotype
+    final-epoch test accuracy (ROC AUC and max F-beta on binary tasks) and the latency. A run
+    directory or run name (runs/digits) means the newest run of that name. A run whose loss or
+    weights stop being finite stops with exit code 3."""
+    from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
+    check_device(device)
+    if test_every < 0:
+        raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
+    labels: dict[str, str] = {}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
+    add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
+                                    "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
-    overrides = common_overrides(seed, device, channels_last, limit, sets)
-    overrides.update({"retrain.epochs": epochs, "retrain.batch": batch, "retrain.steps_per_epoch": steps})
-    config = config.with_overrides(**overrides)
+    config = apply_overrides(config, given(overrides), labels)
     try:
         result = retrain_genotype(chosen, program, config, out=out, run_dir=resume, resume=resume is not None,
-                                  progress=not quiet, test_every=test_every, spec_path=spec_path)
+                                  progress=not quiet, test_every=test_every, spec_path=spec_path, force=force)
     except SearchInterrupted as stop:
         if main_rank():
             typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
