@@ -38,8 +38,10 @@ Other DARTS names follow the same rule (``<x>_conv_KxK`` / ``<x>_pool_KxK`` -> `
 ``sep_conv_7x7`` -> ``sep_conv_7``); anything else is kept as it is. The exporters apply the
 inverse. NAS-Bench-201 ``none`` edges are kept as explicit ``zero`` edges by default, so the
 string round-trips exactly (the ``drop_none`` option leaves them out instead, as the benchmark's
-``to_unique_str`` does). DARTS genotypes name ``space darts``, NAS-Bench-201 ones ``space nb201``;
-the spaces themselves live in the standard library specs.
+``to_unique_str`` does). DARTS genotypes name ``space darts`` (``space nasnet`` when they use
+an operation outside it, as NASNet-A and AmoebaNet-A do), NAS-Bench-201 ones ``space nb201``;
+the spaces themselves live in the standard library specs. A DARTS node may apply the same
+operation to the same input twice (NASNet-A's ``avg_pool_3(c0) + avg_pool_3(c0)``).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ __all__ = [
     "DARTS_TO_LABEL", "NB201_TO_LABEL", "FORMATS",
     "darts_label", "darts_op_name", "nb201_label", "nb201_op_name", "keywords", "check_name",
     "parse_darts", "parse_cdarts_json", "parse_nb201", "import_genotype",
-    "genotype_text", "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
+    "genotype_text", "USUAL_TEMPLATE", "standalone_text", "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
     "diff_modules",
 ]
 
@@ -178,6 +180,23 @@ def _build(name: str, space: str, fmt: str, source: str | None, cells: list[_Cel
 def genotype_text(definition: S.GenotypeDef) -> str:
     """Canonical .geno text of one genotype definition."""
     return print_module(S.Module((definition,)))
+
+
+# The network each format's genotypes are usually evaluated on; the standard library defines
+# them (DARTS and CDARTS cells: the CIFAR retraining network of DARTS; NAS-Bench-201: its
+# CIFAR-10 network).
+USUAL_TEMPLATE = {"darts": "retrain_net", "cdarts": "retrain_net", "nb201": "nb201_net"}
+
+
+def standalone_text(definition: S.GenotypeDef, uses: tuple[str, ...], template: str | None) -> str:
+    """A spec file that checks and compiles by itself: ``use`` lines for the files defining
+    the genotype's space and template, then the genotype with ``template`` set."""
+    body = [s for s in definition.body if not isinstance(s, S.GenoTemplate)]
+    if template is not None:
+        at = next((i + 1 for i, s in enumerate(body) if isinstance(s, S.GenoSpace)), 0)
+        body.insert(at, S.GenoTemplate(name=check_name(template, "network name")))
+    items = tuple(S.Use(path=path) for path in dict.fromkeys(uses))
+    return print_module(S.Module(items + (dataclasses.replace(definition, body=tuple(body)),)))
 
 
 # ----------------------------------------------------------------------------- DARTS / CDARTS
@@ -371,7 +390,16 @@ def _darts_cells(py: _Py, fields: dict[str, ast.expr]) -> tuple[list[_Cell], boo
     return cells, nested_any
 
 
-def parse_darts(text: str, *, name: str | None = None, source: str | None = None, space: str = "darts",
+# The labels of the stdlib's `darts` space (and `zero`); other labels need `space nasnet`.
+_DARTS_SPACE_LABELS = frozenset(set(DARTS_TO_LABEL.values()) - {"conv_7x1_1x7"})
+
+
+def _darts_space(cells: list[_Cell]) -> str:
+    labels = {op for cell in cells for _, edges in cell.nodes for op, _ in edges}
+    return "darts" if labels <= _DARTS_SPACE_LABELS else "nasnet"
+
+
+def parse_darts(text: str, *, name: str | None = None, source: str | None = None, space: str | None = None,
                 file: str = "<darts genotype>") -> S.GenotypeDef:
     """A DARTS (flat) or CDARTS (nested) ``Genotype(...)`` repr -> a genotype definition.
 
@@ -382,10 +410,11 @@ def parse_darts(text: str, *, name: str | None = None, source: str | None = None
     py, call, target = _py_statement(text, file)
     cells, nested = _darts_cells(py, _fields(py, call))
     name = check_name(name) if name else _sanitize(target or "imported")
-    return _build(name, check_name(space, "space name"), "cdarts" if nested else "darts", source, cells)
+    space = check_name(space, "space name") if space else _darts_space(cells)
+    return _build(name, space, "cdarts" if nested else "darts", source, cells)
 
 
-def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None = None, space: str = "darts",
+def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None = None, space: str | None = None,
                       file: str = "<cdarts genotype file>") -> S.GenotypeDef:
     """A CDARTS cell file ``{"0": "Genotype(...)", ...}`` (one genotype per stage)."""
     remember_source(file, text)
@@ -404,7 +433,7 @@ def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None 
         py, call, _ = _py_statement(data[stage], f"{file}[{stage}]")
         parsed.append(_darts_cells(py, _fields(py, call))[0])
     name = check_name(name) if name else "imported"
-    space = check_name(space, "space name")
+    space = check_name(space, "space name") if space else _darts_space([c for cells in parsed for c in cells])
     keys = [[(c.name, c.inputs, c.nodes, c.output, c.reduction) for c in cells] for cells in parsed]
     if all(k == keys[0] for k in keys):
         return _build(name, space, "cdarts", source, parsed[0])

@@ -31,7 +31,8 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
 
 
 @app.command()
-def compile(spec: Path = typer.Argument(..., help="A .geno file."),
+def compile(spec: Path = typer.Argument(..., help="A .geno file; `-` reads the spec from stdin "
+                                                   "(its `use` lines resolve from the current folder)."),
             genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype to build."),
             template: Optional[str] = typer.Option(None, "--template", "-t", help="Network template to build on."),
             summary: bool = typer.Option(True, "--summary/--no-summary", help="Print params, mult-adds, shapes."),
@@ -41,14 +42,16 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file."),
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export.")) -> None:
     """Compile a genotype (or a search space) to a PyTorch network: print its parameter
     count, multiply-adds, per-cell shapes and activation memory; optionally export it."""
-    from genolang.api import load
+    import sys
+
+    from genolang.api import load, loads
     from genolang.compiler.export import export_network
     from genolang.compiler.summary import build_network, format_summary, summarize
     from genolang.errors import ConfigError
 
     if export is not None and out is None:
         raise ConfigError("--export needs --out PATH")
-    program = load(spec)
+    program = loads(sys.stdin.read(), "<stdin>") if str(spec) == "-" else load(spec)
     t, cells = _network_inputs(program, genotype, template)
     if summary:
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
