@@ -276,7 +276,7 @@ class MacroSearch:
         s = self.search_cfg
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
-            self.progress.start_epoch()
+            self.progress.start_epoch(epoch)
             if epoch < s.pretrain_epochs:
                 record = {"phase": "pretrain", "epoch": epoch, **self.pretrain_epoch(epoch)}
                 genotype = None
@@ -379,7 +379,10 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
-                           run_dir=rd, progress=Progress(total, enabled=progress))
+                           run_dir=rd, progress=Progress(total, enabled=progress,
+                                                         pretrain_epochs=config.search.pretrain_epochs,
+                                                         run_dir=rd.path if rd else None,
+                                                         resume=f"geno macro-search --resume {rd.path}" if rd else None))
     if rd is not None:
         if resume and rd.checkpoint_path.exists():
             searcher.resume_from(rd.checkpoint_path)
@@ -391,6 +394,7 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     try:
         return searcher.run()
     finally:
+        searcher.progress.close()
         if rd is not None:
             rd.close()
 

@@ -173,7 +173,7 @@ class Retrainer:
         history = []
         while self.next_epoch < self.cfg.epochs:
             epoch = self.next_epoch
-            self.progress.start_epoch()
+            self.progress.start_epoch(epoch)
             record: dict[str, Any] = {"phase": "retrain", "epoch": epoch, **self.train_epoch(epoch)}
             last = epoch + 1 == self.cfg.epochs
             if last or (test_every and (epoch + 1) % test_every == 0):
@@ -216,7 +216,8 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
-                        progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0))
+                        progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0,
+                                          run_dir=rd.path if rd else None))
     if rd is not None:
         rd.lock()
         if resume and rd.checkpoint_path.exists():
@@ -229,5 +230,6 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     try:
         return trainer.run(test_every)
     finally:
+        trainer.progress.close()
         if rd is not None:
             rd.close()

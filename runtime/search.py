@@ -47,6 +47,7 @@ from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
 from genolang.runtime.progress import Progress
+from genolang.runtime.tensorboard import log_search_epoch
 from genolang.runtime.rundir import RunDir
 from genolang.runtime.weights import WeightPool
 
@@ -261,7 +262,7 @@ class CyclicSearch:
         batches = self._batches("train", epoch, 0)
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
-            self.progress.step("pretrain", epoch, i, len(batches))
+            self.progress.step("pretrain", epoch, i, len(batches), values=meter.means)
             x, y = self._get("train", idx)
             with _frozen(self.alpha):
                 out = net(x)
@@ -283,7 +284,7 @@ class CyclicSearch:
             batches = self._batches(part, epoch, 10 + w)
             batches = batches[: self._limit(len(batches))]
             for i, idx in enumerate(batches):
-                self.progress.step("warmup", epoch, i, len(batches))
+                self.progress.step("warmup", epoch, i, len(batches), values=meter.means)
                 x, y = self._get(part, idx)
                 out = net(x)
                 loss = nn.functional.cross_entropy(out.logits, y)
@@ -383,7 +384,7 @@ class CyclicSearch:
             x_t, y_t = self._get("train", train[i])
             x_v, y_v = self._get("val", val[i])
             self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
-            self.progress.step("search", epoch, i, steps)
+            self.progress.step("search", epoch, i, steps, values=meter.means)
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
@@ -413,7 +414,7 @@ class CyclicSearch:
         s = self.search_cfg
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
-            self.progress.start_epoch()
+            self.progress.start_epoch(epoch)
             if epoch < s.pretrain_epochs:
                 record = {"phase": "pretrain", "epoch": epoch, **self.pretrain_epoch(epoch)}
                 genotype = None
@@ -451,6 +452,7 @@ class CyclicSearch:
             record["genotype"] = genotype_summary(genotype)
             self.run_dir.save_genotype(genotype, epoch=record["epoch"])
         self.run_dir.log(record)
+        log_search_epoch(self.run_dir, self.search_net, genotype, record["epoch"])
         # written last: records and genotypes past the checkpoint are dropped on resume
         self.run_dir.save_checkpoint(self.state_dict())
 
@@ -532,7 +534,10 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
                             cells=cells, data=data, run_dir=rd,
-                            progress=Progress(total, enabled=progress and world()[0] == 0))
+                            progress=Progress(total, enabled=progress and world()[0] == 0,
+                                              pretrain_epochs=config.search.pretrain_epochs,
+                                              run_dir=rd.path if rd else None,
+                                              resume=f"geno search --resume {rd.path}" if rd else None))
     if rd is not None:
         rd.lock()
         if resume and rd.checkpoint_path.exists():
@@ -543,5 +548,6 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
     try:
         return searcher.run()
     finally:
+        searcher.progress.close()
         if rd is not None:
             rd.close()

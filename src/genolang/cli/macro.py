@@ -64,4 +64,6 @@ def macro_search(
     from genolang.compiler.derive_macro import macro_summary
 
     typer.echo(macro_summary(result.choice))
-    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+    genotype = result.run_dir / "genotype.geno"
+    typer.echo(f"genotype: {genotype}")
+    typer.echo(f"next: geno train {genotype}")

@@ -73,4 +73,6 @@ def search(
     except SearchInterrupted as stop:
         typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
-    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+    genotype = result.run_dir / "genotype.geno"
+    typer.echo(f"genotype: {genotype}")
+    typer.echo(f"next: geno train {genotype}")
