@@ -81,6 +81,7 @@ class Progress:
         self._last_line = -float("inf")
         self._last_values = -float("inf")
         self._values: Values = {}
+        self._phase: tuple[str, int] | None = None
         self._started = False
         self._view = None
         if enabled:
@@ -111,6 +112,8 @@ class Progress:
             return
         self.clock.step(phase, epoch, step, steps)
         now = self.now()
+        if (phase, epoch) != self._phase:   # a new phase: its own losses
+            self._phase, self._values, self._last_values = (phase, epoch), {}, -float("inf")
         if values is not None and now - self._last_values >= 1.0:
             self._last_values = now
             self._values = dict(values())
@@ -205,7 +208,8 @@ class _RichView:
             atexit.register(self.close)
 
     def line(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False)
+        # soft_wrap: the terminal wraps a long line, so it stays one line when copied
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def step(self, phase, epoch, step, steps, now, every) -> None:
         self._start()
@@ -218,7 +222,8 @@ class _RichView:
             self.bars.reset(self.phase_task, total=steps, description=label)
         clock = self.p.clock.phases[-1] if self.p.clock.phases else None
         speed = f"{1 / clock.rate:.1f} step/s" if clock is not None and clock.rate else ""
-        values = format_values(self.p._values)
+        losses = {k: v for k, v in self.p._values.items() if "loss" in k}
+        values = format_values(dict(list((losses or self.p._values).items())[:3]))  # fits beside the bar
         self.bars.update(self.phase_task, completed=step + 1, total=steps,
                          info="  ".join(x for x in (speed, values) if x))
         self._update_run()
