@@ -189,7 +189,9 @@ class MacroSearch:
         """CE_S on train, γ fixed."""
         meter = Meter()
         net = self.search_net.train()
-        for idx in self._batches("train", epoch, 0):
+        batches = self._batches("train", epoch, 0)
+        for i, idx in enumerate(batches):
+            self.progress.step("pretrain", epoch, i, len(batches), values=meter.means)
             x, y = self._get("train", idx)
             out = net(x)
             loss = nn.functional.cross_entropy(out.logits, y)
@@ -207,7 +209,9 @@ class MacroSearch:
         part = self.config.algorithm.warmup_split
         net = self.eval_net.train()
         for w in range(self.warmup_epochs):
-            for idx in self._batches(part, epoch, 10 + w):
+            batches = self._batches(part, epoch, 10 + w)
+            for i, idx in enumerate(batches):
+                self.progress.step("warmup", epoch, i, len(batches), values=meter.means)
                 x, y = self._get(part, idx)
                 loss = nn.functional.cross_entropy(net(x).logits, y)
                 _zero(self.w_eval)
@@ -252,10 +256,12 @@ class MacroSearch:
         val = self._batches("val", epoch, 2)
         self.search_net.train()
         self.eval_net.train()
-        for i in range(min(len(train), len(val))):
+        steps = min(len(train), len(val))
+        for i in range(steps):
             x_t, y_t = self._get("train", train[i])
             x_v, y_v = self._get("val", val[i])
             self.macro_step(x_t, y_t, x_v, y_v, meter)
+            self.progress.step("macro", epoch, i, steps, values=meter.means)
         return meter.means()
 
     @torch.no_grad()

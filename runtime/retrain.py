@@ -143,7 +143,8 @@ class Retrainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
         for i, idx in enumerate(batches):
-            self.progress.step("retrain", epoch, i, len(batches))
+            self.progress.step("retrain", epoch, i, len(batches),
+                               values=lambda: {"loss_train": (loss_sum / max(seen, 1)).item()})
             idx = shard(idx).to(self.device)
             x = self.train_tf(self.train_x[idx], generator)
             if self.channels_last:
