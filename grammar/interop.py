@@ -10,7 +10,8 @@ Formats (all parsed without ``eval``):
 * **CDARTS nested** (microsoft/Cream): the same, but ``normal`` is a list with one list of edges
   per node, of any length (an empty list is a node with no inputs, ``n2 = 0``). The CDARTS cell
   files (``{"0": "Genotype(...)", "1": ..., "2": ...}``, one string per stage) are read too: identical
-  stages collapse into one ``normal``/``reduce`` pair, differing ones become ``stage0.normal``, ...
+  stages collapse into one ``normal``/``reduce`` pair, differing ones become ``stage1.normal``, ...
+  (the file counts stages from 0, genolang's networks from 1: stage ``"0"`` is ``stage1``).
 * **NAS-Bench-201** cell strings: ``|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|``.
 
 Source indices. DARTS/CDARTS: 0 = ``c0`` (output of cell k-2), 1 = ``c1`` (cell k-1), i >= 2 =
@@ -439,7 +440,7 @@ def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None 
         return _build(name, space, "cdarts", source, parsed[0])
     cells = []
     for stage, stage_cells in zip(stages, parsed):
-        label = f"stage{stage}" if stage.isdigit() else _sanitize(stage)
+        label = f"stage{int(stage) + 1}" if stage.isdigit() else _sanitize(stage)
         for c in stage_cells:
             c.name = f"{label}.{c.name}"
             cells.append(c)
@@ -633,7 +634,8 @@ def export_cdarts_json(definition: S.GenotypeDef, stages: int = 3) -> str:
     if prefixes:
         for i, prefix in enumerate(prefixes):
             sub = {n.split(".", 1)[1]: c for n, c in cells.items() if n.startswith(prefix + ".")}
-            key = prefix[5:] if prefix.startswith("stage") and prefix[5:].isdigit() else str(i)
+            numbered = prefix.startswith("stage") and prefix[5:].isdigit() and int(prefix[5:]) >= 1
+            key = str(int(prefix[5:]) - 1) if numbered else str(i)
             out[key] = _darts_string(sub, True, f"stage `{prefix}` of genotype `{definition.name}`")
     else:
         text = _darts_string(cells, True, f"genotype `{definition.name}`")

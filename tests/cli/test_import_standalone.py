@@ -74,3 +74,25 @@ def test_import_pipes_into_compile_from_stdin(tmp_path, monkeypatch, geno):
     compiled = geno("compile", "-")
     assert compiled.returncode == 0, compiled.stderr
     assert compiled.stdout.startswith("network nb201_net (discrete)")
+
+
+def test_a_cdarts_cell_file_with_different_stages_compiles_stage_by_stage(tmp_path, monkeypatch, geno):
+    import json
+
+    first = ("Genotype(normal=[[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], [('sep_conv_3x3', 1), ('skip_connect', 2)]],"
+             " normal_concat=range(2, 4), reduce=[[('max_pool_3x3', 0), ('max_pool_3x3', 1)],"
+             " [('skip_connect', 2), ('max_pool_3x3', 1)]], reduce_concat=range(2, 4))")
+    second = first.replace("('sep_conv_3x3', 1), ('skip_connect', 2)", "('sep_conv_3x3', 1), ('dil_conv_3x3', 2)")
+    assert second != first
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cells.json").write_text(json.dumps({"0": first, "1": second, "2": first}))
+    assert geno("import", "cdarts", "-f", "cells.json", "-o", "g.geno").returncode == 0
+    definition = interop.find_genotype(parse_file(tmp_path / "g.geno"))
+    program = load(tmp_path / "g.geno")
+    net = compile_eval(program)
+    keys = [row.key for row in net.plan.cells]
+    # the file's stages 0, 1, 2 are the network's stages 1, 2, 3 (each closed by its reduction cell)
+    assert keys[:7] == ["stage1.normal"] * 6 + ["stage1.reduce"]
+    assert keys[7:14] == ["stage2.normal"] * 6 + ["stage2.reduce"] and keys[14:] == ["stage3.normal"] * 6
+    assert json.loads(interop.export_cdarts_json(definition)) == {
+        k: interop.export_darts(interop.parse_darts(v), nested=True) for k, v in (("0", first), ("1", second), ("2", first))}

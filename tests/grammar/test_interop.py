@@ -298,8 +298,8 @@ def test_cdarts_json_with_different_stages_keeps_one_pair_per_stage():
     data = json.dumps({"0": CDARTS, "1": other, "2": CDARTS})
     definition = round_trip(I.parse_cdarts_json(data))
     cells = [s.name for s in definition.body if isinstance(s, S.GenoCellDef)]
-    assert cells == ["stage0.normal", "stage0.reduce", "stage1.normal", "stage1.reduce",
-                     "stage2.normal", "stage2.reduce"]
+    assert cells == ["stage1.normal", "stage1.reduce", "stage2.normal", "stage2.reduce",
+                     "stage3.normal", "stage3.reduce"]
     exported = json.loads(I.export_cdarts_json(definition))
     assert exported == {"0": canonical_py(CDARTS), "1": canonical_py(other), "2": canonical_py(CDARTS)}
 
