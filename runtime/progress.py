@@ -78,6 +78,7 @@ class Progress:
         self.now = now
         self.run_dir, self.resume = run_dir, resume
         self.step_every = step_every
+        self._epoch_start = now()
         self._last_line = -float("inf")
         self._last_values = -float("inf")
         self._values: Values = {}
@@ -120,12 +121,12 @@ class Progress:
         self._view.step(phase, epoch, step, steps, now, self.step_every if every is None else every)
 
     def epoch(self, phase: str, epoch: int, values: Values) -> None:
-        """The epoch's line: ``[search  3/32] loss_S 1.2340  acc_E 45.60%  12.3s  ETA 4m05s``."""
+        """The epoch's line: ``[search    3/32] loss_S 1.2340  acc_E 45.60%  12.3s  run ETA 4m05s``."""
         self.clock.end_epoch(epoch)
         self._values = {}
         if not self.enabled:
             return
-        seconds = self.now() - getattr(self, "_epoch_start", self.now())
+        seconds = self.now() - self._epoch_start
         width = len(str(self.total))
         line = f"[{phase:<8} {epoch + 1:>{width}}/{self.total}] {format_values(values)}  {seconds:.1f}s"
         if epoch + 1 < self.total:
