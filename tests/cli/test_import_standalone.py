@@ -35,7 +35,7 @@ def test_each_zoo_string_imports_to_a_spec_that_compiles_alone(path, tmp_path, m
     assert ran.returncode == 0, ran.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.geno"]
     assert geno("check", "g.geno").returncode == 0
-    compiled = geno("compile", "g.geno", "--summary")
+    compiled = geno("compile", "g.geno", "--summary", "--batch", "1")
     assert compiled.returncode == 0, compiled.stderr
     assert compiled.stdout.startswith("network retrain_net (discrete)")
     assert _params(compiled.stdout) == _zoo_params(path)

@@ -72,7 +72,9 @@ def test_onnx_export_roundtrip(tmp_path, network):
     else:                                       # one-input cells, residual blocks, a tail
         from genolang.api import compile_eval, loads
 
-        text = ('use "nb201.geno"\n\ngenotype g {\n  space nb201\n  template nb201_net_in16\n  cell normal {\n'
+        text = ('use "nb201.geno"\n\nnetwork small {\n  input 3x16x16\n  classes 10\n  channels 8\n'
+                "  stem conv(k=3) >> bn\n  cells 3 reduce at 1\n  replace 1 with nb201_resblock\n  heads none\n"
+                "  tail bn >> relu\n}\n\ngenotype g {\n  space nb201\n  template small\n  cell normal {\n"
                 "    inputs c0\n    n0 = nor_conv_3(c0)\n    n1 = zero(c0) + avg_pool_3(n0)\n"
                 "    n2 = skip(c0) + nor_conv_1(n0) + skip(n1)\n    output concat(n2)\n  }\n}\n")
         net = compile_eval(loads(text, "<nb201 onnx>")).eval()

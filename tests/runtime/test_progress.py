@@ -136,3 +136,11 @@ def test_the_view_follows_the_stream_unless_told(monkeypatch):
     monkeypatch.setenv("GENO_PROGRESS", "plain")
     assert type(Progress(1, stream=Tty())._view).__name__ == "_PlainView"
     assert Progress(1, stream=Tty(), enabled=False)._view is None
+
+
+def test_a_resumed_run_counts_only_the_epochs_it_has_left():
+    clock = Clock()
+    eta = RunClock(total_epochs=8, now=clock)
+    run_epoch(eta, clock, 5, steps=4, seconds=2.0)           # resumed at epoch 6 of 8
+    assert eta.eta() == pytest.approx(2 * 8.0)               # epochs 7 and 8, 4 steps of 2 s each
+    assert eta.fraction() == pytest.approx(6 / 8)
