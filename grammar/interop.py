@@ -66,7 +66,8 @@ __all__ = [
     "DARTS_TO_LABEL", "NB201_TO_LABEL", "FORMATS",
     "darts_label", "darts_op_name", "nb201_label", "nb201_op_name", "keywords", "check_name",
     "parse_darts", "parse_cdarts_json", "parse_nb201", "import_genotype",
-    "genotype_text", "USUAL_TEMPLATE", "standalone_text", "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
+    "genotype_text", "USUAL_TEMPLATE", "standalone_text",
+    "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
     "diff_modules",
 ]
 

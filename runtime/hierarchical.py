@@ -384,11 +384,11 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
+    progress = Progress(total, enabled=progress, pretrain_epochs=config.search.pretrain_epochs,
+                        run_dir=rd.path if rd else None,
+                        resume=f"geno macro-search --resume {rd.path}" if rd else None)
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
-                           run_dir=rd, progress=Progress(total, enabled=progress,
-                                                         pretrain_epochs=config.search.pretrain_epochs,
-                                                         run_dir=rd.path if rd else None,
-                                                         resume=f"geno macro-search --resume {rd.path}" if rd else None))
+                           run_dir=rd, progress=progress)
     if rd is not None:
         if resume and rd.checkpoint_path.exists():
             searcher.resume_from(rd.checkpoint_path)

@@ -16,7 +16,6 @@ from torch import nn
 
 from genolang.api import compile_eval, compile_search, loads
 from genolang.compiler.summary import summarize
-from genolang.errors import CompileError
 from genolang.grammar import interop
 
 C, N = 16, 5

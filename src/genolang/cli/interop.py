@@ -84,7 +84,7 @@ def import_(
     name: Optional[str] = typer.Option(None, "--name", "-n", help="Genotype name (default: the Python variable, else `imported`)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the spec here instead of stdout."),
     source: Optional[str] = typer.Option(None, "--source", help="Provenance: where the genotype comes from."),
-    space: Optional[str] = typer.Option(None, "--space", help="Space the labels belong to (darts / nb201)."),
+    space: Optional[str] = typer.Option(None, "--space", help="Space the labels belong to (default: darts, nasnet for NASNet-A/AmoebaNet ops, nb201)."),
     drop_none: bool = typer.Option(False, "--drop-none", help="NB201: leave `none` edges out instead of writing `zero`."),
     template: Optional[str] = typer.Option(
         None, "--template", "-t",
