@@ -72,6 +72,8 @@ def dump_template(t: ir.NetworkTemplate) -> list[str]:
         if t.aux_after == i:
             marks.append("aux head")
         lines.append(f"  cells.{i}: {what}" + (f"  [{', '.join(marks)}]" if marks else ""))
+    if t.tail is not None:
+        lines.append(f"  tail: {expr_text(t.tail)}")
     return lines
 
 

@@ -418,6 +418,7 @@ class NetworkTemplate:
     aux_after: int | None = None
     stem_concat_input: bool = False       # the "concatenate inputs" stem ablation
     drop_path: float = 0.0
+    tail: OpExpr | None = None            # before the global pool and classifier (NB201: bn >> relu)
     span: Span = field(default=NO_SPAN, compare=False)
 
     @property

@@ -298,7 +298,7 @@ class _Lowerer:
     def network(self, name: str) -> ir.NetworkTemplate:
         definition = self.defs["network"][name]
         shape = classes = channels = None
-        stem, cells_stmt, replaces, heads, aux = DEFAULT_STEM, None, {}, (), None
+        stem, tail, cells_stmt, replaces, heads, aux = DEFAULT_STEM, None, None, {}, (), None
         for stmt in definition.body:
             if isinstance(stmt, S.InputShape):
                 shape = stmt.shape
@@ -308,6 +308,8 @@ class _Lowerer:
                 channels = stmt.count
             elif isinstance(stmt, S.Stem):
                 stem = self._stem(stmt.expr)
+            elif isinstance(stmt, S.Tail):
+                tail = self.ops.instantiate(stmt.expr).expr_for(1)
             elif isinstance(stmt, S.Cells):
                 cells_stmt = stmt
             elif isinstance(stmt, S.Replace):
@@ -352,7 +354,7 @@ class _Lowerer:
                 raise SpecSemanticError(f"auxiliary head after cell {aux.after}, but there are {count} cells", aux.span)
             aux_after = aux.after
         template = ir.NetworkTemplate(name, tuple(shape), classes, channels, stem, tuple(slots),
-                                      tuple(distill), aux_after, span=definition.span)
+                                      tuple(distill), aux_after, tail=tail, span=definition.span)
         self.program.templates.store(name, template)
         return template
 

@@ -327,16 +327,29 @@ register_primitive("pwconv", {"out": Sym("C"), "stride": 1}, "1x1 Conv2d without
     lambda c, a, affine: _conv_build(c, _pw_args(a), affine))
 
 
+def _pool_pad(args: Args) -> int:
+    """``pad`` of a pool: k//2 by default, else an integer from 0 to k//2."""
+    k, pad = int(args["k"]), args["pad"]
+    if pad is None:
+        return k // 2
+    if type(pad) is not int or not 0 <= pad <= k // 2:
+        raise CompileError(f"pool `pad` must be an integer from 0 to k//2 = {k // 2}, got {pad!r}",
+                           args["_span"])
+    return pad
+
+
 def _pool_shape(c: int, h: int, w: int, args: Args) -> Shape:
     k = _positive_int(args, "k", args["_span"])
     s = _positive_int(args, "stride", args["_span"])
-    return c, _conv_out(h, k, s, 1, k // 2), _conv_out(w, k, s, 1, k // 2)
+    pad = _pool_pad(args)
+    return _check_positive((c, _conv_out(h, k, s, 1, pad), _conv_out(w, k, s, 1, pad)), "pool", args["_span"])
 
 
-register_primitive("max_pool", {"k": 3, "stride": 1}, "MaxPool2d, pad k//2")(
-    _pool_shape, lambda c, a, affine: nn.MaxPool2d(int(a["k"]), int(a["stride"]), int(a["k"]) // 2))
-register_primitive("avg_pool", {"k": 3, "stride": 1}, "AvgPool2d, pad k//2, count_include_pad=False")(
-    _pool_shape, lambda c, a, affine: nn.AvgPool2d(int(a["k"]), int(a["stride"]), int(a["k"]) // 2,
+register_primitive("max_pool", {"k": 3, "stride": 1, "pad": None}, "MaxPool2d, pad k//2 unless given")(
+    _pool_shape, lambda c, a, affine: nn.MaxPool2d(int(a["k"]), int(a["stride"]), _pool_pad(a)))
+register_primitive("avg_pool", {"k": 3, "stride": 1, "pad": None},
+                   "AvgPool2d, pad k//2 unless given, count_include_pad=False")(
+    _pool_shape, lambda c, a, affine: nn.AvgPool2d(int(a["k"]), int(a["stride"]), _pool_pad(a),
                                                    count_include_pad=False))
 
 

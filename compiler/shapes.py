@@ -17,6 +17,14 @@ stage of slot ``i`` is 1 + the number of reduction slots before ``i``.
 
 A node without edges (a genotype may have one) is a zero tensor of the node's shape.
 A slot reduces when the slot or its cell says so.
+
+Inputs: a cell reads two states (the outputs of cells ``k-2`` and ``k-1``, each preprocessed
+to ``C_cur`` channels) or one (the output of cell ``k-1``, taken as it is when it already has
+``C_cur`` channels -- the NAS-Bench-201 cell -- else through a 1x1 ReLU-conv-BN).
+
+Parallel identical edges: a discrete cell may apply the same operation to the same state
+twice (NASNet's ``avg_pool_3(c0) + avg_pool_3(c0)``); each copy has its own weights, under
+the module key ``<label>__2``, ``<label>__3``, ... (the first keeps ``<label>``).
 """
 
 from __future__ import annotations
@@ -45,6 +53,11 @@ class EdgePlan:
     label: str
     impl: OpImpl
     stride: int
+    key: str = ""                   # module key under the source: the label, or label__2 for a repeat
+
+    @property
+    def module_key(self) -> str:
+        return self.key or self.label
 
 
 @dataclass(frozen=True)
@@ -87,10 +100,11 @@ class NetworkPlan:
     stem_hw: HW
     cells: tuple[CellPlan, ...]
     heads: tuple[HeadPlan, ...]
+    tail_channels: int | None = None  # channels after the template's tail, when it has one
 
     @property
     def classifier_in(self) -> int:
-        return self.cells[-1].c_out
+        return self.cells[-1].c_out if self.tail_channels is None else self.tail_channels
 
 
 def stage_of(slots: tuple[Slot, ...], index: int) -> int:
@@ -140,23 +154,24 @@ def _span(*candidates: Span | None) -> Span | None:
 
 def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool) -> tuple[tuple[EdgePlan, ...], HW, int]:
     """Check every edge of a cell; returns the edges, the output resolution and channels."""
-    if len(cell.inputs) != 2:
-        raise CompileError(f"cell `{cell.name}` has {len(cell.inputs)} inputs; a cell reads exactly two "
-                           "(the outputs of the two previous cells)", cell.span)
+    if len(cell.inputs) not in (1, 2):
+        raise CompileError(f"cell `{cell.name}` has {len(cell.inputs)} inputs; a cell reads two (the outputs "
+                           "of the two previous cells) or one (the previous cell's output)", cell.span,
+                           hint="write `inputs c0, c1` or `inputs c0`")
     hw_node = _strided(hw_in, 2) if reduction else hw_in
     states: dict[str, HW] = {name: hw_in for name in cell.inputs}
     plans = []
     for node, edges in cell_edges(cell):
-        seen = set()
+        seen: dict[tuple[str, str], int] = {}
         for src, label, impl in edges:
             where = f"cell `{cell.name}`, edge {src} -> {node} (`{label}`)"
             if src not in states:
                 raise CompileError(f"{where}: `{src}` is not an input or an earlier node", cell.span,
                                    hint=did_you_mean(src, states))
-            if (src, label) in seen:
-                raise CompileError(f"{where} appears twice", cell.span,
-                                   hint="an edge is one (source, operation) pair")
-            seen.add((src, label))
+            copies = seen[(src, label)] = seen.get((src, label), 0) + 1
+            if copies > 1 and isinstance(cell, CellSpec):
+                raise CompileError(f"{where} appears twice in a search cell", cell.span,
+                                   hint="a search edge is one (source, operation) pair with one α entry")
             stride = edge_stride(reduction, src, cell.inputs)
             if not impl.supports_stride(stride):
                 raise CompileError(f"{where}: operation `{impl.name}` cannot take stride {stride}",
@@ -171,7 +186,7 @@ def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool) -> tuple[
                     f"{where}: operation `{impl.name}` produces {shape[0]}x{shape[1]}x{shape[2]}, "
                     f"the node needs {c_cur}x{hw_node[0]}x{hw_node[1]}", _span(impl.span, cell.span),
                     hint="an edge operation must output `C` channels (use `out=C`) at the edge's stride `s`")
-            plans.append(EdgePlan(node, src, label, impl, stride))
+            plans.append(EdgePlan(node, src, label, impl, stride, label if copies == 1 else f"{label}__{copies}"))
         states[node] = hw_node
     if not cell.output:
         raise CompileError(f"cell `{cell.name}` has no output states", cell.span)
@@ -238,7 +253,8 @@ def plan_network(template: NetworkTemplate, cells: Mapping[str, AnyCell]) -> Net
             key, cell = lookup_cell(cells, slot.cell, stage, template.span)
             reduction = slot.reduction or cell.reduction
             c_cur = c_cur * 2 if reduction else c_cur
-            _preproc_check(index, reduction_prev, hw_pp, hw_p, _span(cell.span, template.span))
+            if len(cell.inputs) == 2:
+                _preproc_check(index, reduction_prev, hw_pp, hw_p, _span(cell.span, template.span))
             edges, hw_out, c_out = _plan_edges(cell, c_cur, hw_p, reduction)
             row = CellPlan(index, key, cell, None, reduction, reduction_prev, c_pp, c_p, c_cur, c_out,
                            hw_pp, hw_p, hw_out, stage, edges)
@@ -248,7 +264,15 @@ def plan_network(template: NetworkTemplate, cells: Mapping[str, AnyCell]) -> Net
         rows.append(row)
         c_pp, c_p, hw_pp, hw_p = c_p, row.c_out, hw_p, row.hw_out
         reduction_prev = reduction
-    return NetworkPlan(template, stem_c, stem_hw, tuple(rows), _plan_heads(template, rows))
+    tail_channels = None
+    if template.tail is not None:
+        last = rows[-1]
+        try:
+            tail_channels = expr_shape(template.tail, (last.c_out, *last.hw_out), {"C": last.c_out, "s": 1})[0]
+        except CompileError as exc:
+            raise CompileError(f"network `{template.name}`, tail: {exc.message}", _span(exc.span, template.span),
+                               exc.hint) from None
+    return NetworkPlan(template, stem_c, stem_hw, tuple(rows), _plan_heads(template, rows), tail_channels)
 
 
 def _plan_heads(template: NetworkTemplate, rows: list[CellPlan]) -> tuple[HeadPlan, ...]:

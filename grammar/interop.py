@@ -10,7 +10,8 @@ Formats (all parsed without ``eval``):
 * **CDARTS nested** (microsoft/Cream): the same, but ``normal`` is a list with one list of edges
   per node, of any length (an empty list is a node with no inputs, ``n2 = 0``). The CDARTS cell
   files (``{"0": "Genotype(...)", "1": ..., "2": ...}``, one string per stage) are read too: identical
-  stages collapse into one ``normal``/``reduce`` pair, differing ones become ``stage0.normal``, ...
+  stages collapse into one ``normal``/``reduce`` pair, differing ones become ``stage1.normal``, ...
+  (the file counts stages from 0, genolang's networks from 1: stage ``"0"`` is ``stage1``).
 * **NAS-Bench-201** cell strings: ``|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|``.
 
 Source indices. DARTS/CDARTS: 0 = ``c0`` (output of cell k-2), 1 = ``c1`` (cell k-1), i >= 2 =
@@ -38,8 +39,10 @@ Other DARTS names follow the same rule (``<x>_conv_KxK`` / ``<x>_pool_KxK`` -> `
 ``sep_conv_7x7`` -> ``sep_conv_7``); anything else is kept as it is. The exporters apply the
 inverse. NAS-Bench-201 ``none`` edges are kept as explicit ``zero`` edges by default, so the
 string round-trips exactly (the ``drop_none`` option leaves them out instead, as the benchmark's
-``to_unique_str`` does). DARTS genotypes name ``space darts``, NAS-Bench-201 ones ``space nb201``;
-the spaces themselves live in the standard library specs.
+``to_unique_str`` does). DARTS genotypes name ``space darts`` (``space nasnet`` when they use
+an operation outside it, as NASNet-A and AmoebaNet-A do), NAS-Bench-201 ones ``space nb201``;
+the spaces themselves live in the standard library specs. A DARTS node may apply the same
+operation to the same input twice (NASNet-A's ``avg_pool_3(c0) + avg_pool_3(c0)``).
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ __all__ = [
     "DARTS_TO_LABEL", "NB201_TO_LABEL", "FORMATS",
     "darts_label", "darts_op_name", "nb201_label", "nb201_op_name", "keywords", "check_name",
     "parse_darts", "parse_cdarts_json", "parse_nb201", "import_genotype",
-    "genotype_text", "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
+    "genotype_text", "USUAL_TEMPLATE", "standalone_text",
+    "find_genotype", "export_darts", "export_cdarts_json", "export_nb201",
     "diff_modules",
 ]
 
@@ -178,6 +182,23 @@ def _build(name: str, space: str, fmt: str, source: str | None, cells: list[_Cel
 def genotype_text(definition: S.GenotypeDef) -> str:
     """Canonical .geno text of one genotype definition."""
     return print_module(S.Module((definition,)))
+
+
+# The network each format's genotypes are usually evaluated on; the standard library defines
+# them (DARTS and CDARTS cells: the CIFAR retraining network of DARTS; NAS-Bench-201: its
+# CIFAR-10 network).
+USUAL_TEMPLATE = {"darts": "retrain_net", "cdarts": "retrain_net", "nb201": "nb201_net"}
+
+
+def standalone_text(definition: S.GenotypeDef, uses: tuple[str, ...], template: str | None) -> str:
+    """A spec file that checks and compiles by itself: ``use`` lines for the files defining
+    the genotype's space and template, then the genotype with ``template`` set."""
+    body = [s for s in definition.body if not isinstance(s, S.GenoTemplate)]
+    if template is not None:
+        at = next((i + 1 for i, s in enumerate(body) if isinstance(s, S.GenoSpace)), 0)
+        body.insert(at, S.GenoTemplate(name=check_name(template, "network name")))
+    items = tuple(S.Use(path=path) for path in dict.fromkeys(uses))
+    return print_module(S.Module(items + (dataclasses.replace(definition, body=tuple(body)),)))
 
 
 # ----------------------------------------------------------------------------- DARTS / CDARTS
@@ -371,7 +392,16 @@ def _darts_cells(py: _Py, fields: dict[str, ast.expr]) -> tuple[list[_Cell], boo
     return cells, nested_any
 
 
-def parse_darts(text: str, *, name: str | None = None, source: str | None = None, space: str = "darts",
+# The labels of the stdlib's `darts` space (and `zero`); other labels need `space nasnet`.
+_DARTS_SPACE_LABELS = frozenset(set(DARTS_TO_LABEL.values()) - {"conv_7x1_1x7"})
+
+
+def _darts_space(cells: list[_Cell]) -> str:
+    labels = {op for cell in cells for _, edges in cell.nodes for op, _ in edges}
+    return "darts" if labels <= _DARTS_SPACE_LABELS else "nasnet"
+
+
+def parse_darts(text: str, *, name: str | None = None, source: str | None = None, space: str | None = None,
                 file: str = "<darts genotype>") -> S.GenotypeDef:
     """A DARTS (flat) or CDARTS (nested) ``Genotype(...)`` repr -> a genotype definition.
 
@@ -382,10 +412,11 @@ def parse_darts(text: str, *, name: str | None = None, source: str | None = None
     py, call, target = _py_statement(text, file)
     cells, nested = _darts_cells(py, _fields(py, call))
     name = check_name(name) if name else _sanitize(target or "imported")
-    return _build(name, check_name(space, "space name"), "cdarts" if nested else "darts", source, cells)
+    space = check_name(space, "space name") if space else _darts_space(cells)
+    return _build(name, space, "cdarts" if nested else "darts", source, cells)
 
 
-def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None = None, space: str = "darts",
+def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None = None, space: str | None = None,
                       file: str = "<cdarts genotype file>") -> S.GenotypeDef:
     """A CDARTS cell file ``{"0": "Genotype(...)", ...}`` (one genotype per stage)."""
     remember_source(file, text)
@@ -404,13 +435,13 @@ def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None 
         py, call, _ = _py_statement(data[stage], f"{file}[{stage}]")
         parsed.append(_darts_cells(py, _fields(py, call))[0])
     name = check_name(name) if name else "imported"
-    space = check_name(space, "space name")
+    space = check_name(space, "space name") if space else _darts_space([c for cells in parsed for c in cells])
     keys = [[(c.name, c.inputs, c.nodes, c.output, c.reduction) for c in cells] for cells in parsed]
     if all(k == keys[0] for k in keys):
         return _build(name, space, "cdarts", source, parsed[0])
     cells = []
     for stage, stage_cells in zip(stages, parsed):
-        label = f"stage{stage}" if stage.isdigit() else _sanitize(stage)
+        label = f"stage{int(stage) + 1}" if stage.isdigit() else _sanitize(stage)
         for c in stage_cells:
             c.name = f"{label}.{c.name}"
             cells.append(c)
@@ -604,7 +635,8 @@ def export_cdarts_json(definition: S.GenotypeDef, stages: int = 3) -> str:
     if prefixes:
         for i, prefix in enumerate(prefixes):
             sub = {n.split(".", 1)[1]: c for n, c in cells.items() if n.startswith(prefix + ".")}
-            key = prefix[5:] if prefix.startswith("stage") and prefix[5:].isdigit() else str(i)
+            numbered = prefix.startswith("stage") and prefix[5:].isdigit() and int(prefix[5:]) >= 1
+            key = str(int(prefix[5:]) - 1) if numbered else str(i)
             out[key] = _darts_string(sub, True, f"stage `{prefix}` of genotype `{definition.name}`")
     else:
         text = _darts_string(cells, True, f"genotype `{definition.name}`")

@@ -198,6 +198,11 @@ def _(s: S.Stem):
 
 
 @_render.register
+def _(s: S.Tail):
+    return f"tail {print_expr(s.expr)}", None
+
+
+@_render.register
 def _(s: S.Cells):
     text = f"cells {s.count}"
     if s.reduce_at:

@@ -261,6 +261,13 @@ class Stem(Stmt):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Tail(Stmt):
+    """Applied to the last cell's output before the global pool and the linear classifier."""
+
+    expr: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
 class Cells(Stmt):
     count: int
     reduce_at: tuple[int, ...] = ()

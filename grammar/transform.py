@@ -200,6 +200,9 @@ class ToAst(Transformer):
     def stem(self, meta, c):
         return S.Stem(expr=c[0], span=self._s(meta))
 
+    def tail(self, meta, c):
+        return S.Tail(expr=c[0], span=self._s(meta))
+
     def cells(self, meta, c):
         count, reduce_at, cycle = c
         return S.Cells(count=int(count), reduce_at=reduce_at or (), cycle=cycle or (), span=self._s(meta))

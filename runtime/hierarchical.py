@@ -243,8 +243,11 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
+    progress = Progress(total, enabled=progress, pretrain_epochs=config.search.pretrain_epochs,
+                        run_dir=rd.path if rd else None,
+                        resume=f"geno macro-search --resume {rd.path}" if rd else None)
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
-                           run_dir=rd, progress=Progress(total, enabled=progress))
+                           run_dir=rd, progress=progress)
     if rd is not None:     # runguard: lock, fingerprint, checkpoint
         from genolang.runtime.macro_run import macro_identity, write_macro_run
 
@@ -258,6 +261,7 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
         raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
                       command="macro-search --resume {run}") from None
     finally:
+        searcher.progress.close()
         if rd is not None:
             rd.close()
 

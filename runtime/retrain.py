@@ -148,7 +148,8 @@ class Retrainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
         for i, idx in enumerate(batches):
-            self.progress.step("retrain", epoch, i, len(batches))
+            self.progress.step("retrain", epoch, i, len(batches),
+                               values=lambda: {"loss_train": (loss_sum / max(seen, 1)).item()})
             idx = shard(idx).to(self.device)
             x = self.train_tf(self.train_x[idx], generator)
             if self.channels_last:
@@ -180,7 +181,7 @@ class Retrainer:
         history = []
         while self.next_epoch < self.cfg.epochs:
             epoch = self.next_epoch
-            self.progress.start_epoch()
+            self.progress.start_epoch(epoch)
             record: dict[str, Any] = {"phase": "retrain", "epoch": epoch, **self.train_epoch(epoch)}
             last = epoch + 1 == self.cfg.epochs
             if last or (test_every and (epoch + 1) % test_every == 0):
@@ -227,7 +228,8 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     init_from_env(resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
-                        progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0))
+                        progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0,
+                                          run_dir=rd.path if rd else None))
     if rd is not None:
         # loaded to the CPU: RNG states must stay CPU tensors
         rd.resume_into(trainer, rd.begin(config, resume=resume, force=force,
@@ -239,5 +241,6 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
     except NonFiniteError as exc:
         raise stopped(exc, epoch=trainer.next_epoch, total=trainer.cfg.epochs, run_dir=rd, command="train {run} --resume {run}") from None
     finally:
+        trainer.progress.close()
         if rd is not None:
             rd.close()

@@ -55,6 +55,7 @@ from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
 from genolang.runtime.progress import Progress
+from genolang.runtime.tensorboard import log_search_epoch
 from genolang.runtime.rundir import RunDir
 from genolang.runtime.weights import WeightPool
 
@@ -318,7 +319,7 @@ class CyclicLoop:
         batches = self._batches("train", epoch, 0)
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
-            self.progress.step("pretrain", epoch, i, len(batches))
+            self.progress.step("pretrain", epoch, i, len(batches), values=meter.means)
             x, y = self._get("train", idx, epoch, 0, i)
             if self.cream:
                 out = net(x)
@@ -349,7 +350,7 @@ class CyclicLoop:
             batches = self._batches(part, epoch, 10 + w)
             batches = batches[: self._limit(len(batches))]
             for i, idx in enumerate(batches):
-                self.progress.step("warmup", epoch, i, len(batches))
+                self.progress.step("warmup", epoch, i, len(batches), values=meter.means)
                 x, y = self._get(part, idx, epoch, 10 + w, i)
                 out = net(x)
                 loss = net_ce(self.route, out, y)
@@ -484,7 +485,7 @@ class CyclicLoop:
             x_t, y_t = self._get("train", train[i], epoch, 1, i)
             x_v, y_v = self._get("val", val[i], epoch, 2, i)
             self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
-            self.progress.step(self.phase, epoch, i, steps)
+            self.progress.step(self.phase, epoch, i, steps, values=meter.means)
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
@@ -538,7 +539,7 @@ class CyclicLoop:
             self.progress.message(self.settings_line())
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
-            self.progress.start_epoch()
+            self.progress.start_epoch(epoch)
             if self.cream:   # no stale gradients across an epoch boundary: a checkpoint holds none
                 _zero(self._all_params())
             if epoch < s.pretrain_epochs:
@@ -565,6 +566,9 @@ class CyclicLoop:
     def _summary(self, genotype: Genotype) -> str:
         return genotype_summary(genotype)
 
+    def _log_extra(self, genotype: Genotype | None, record: dict) -> None:
+        """Side logs of an epoch (TensorBoard); none by default."""
+
     def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
         check_state(self.state_dict(), epoch=record["epoch"], phase=record["phase"])   # runguard: finite
         values = {k: v for k, v in record.items() if isinstance(v, float)}
@@ -577,6 +581,7 @@ class CyclicLoop:
             record.setdefault("genotype", self._summary(genotype))
             self.run_dir.save_genotype(genotype, epoch=record["epoch"])
         self.run_dir.log(record)
+        self._log_extra(genotype, record)
         # written last: records and genotypes past the checkpoint are dropped on resume
         self.run_dir.save_checkpoint(self.state_dict())
 
@@ -677,6 +682,9 @@ class CyclicSearch(CyclicLoop):
         return SearchResult(final, list(self.history), self.run_dir.path if self.run_dir else None,
                             self.run_dir.metrics() if self.run_dir else [])
 
+    def _log_extra(self, genotype: Genotype | None, record: dict) -> None:
+        log_search_epoch(self.run_dir, self.search_net, genotype, record["epoch"])
+
     def _stamp(self, genotype: Genotype, search_epoch: int, final: bool = False) -> Genotype:
         """The genotype with its provenance: space, algorithm and options, seed, epoch, version."""
         a = self.algo
@@ -751,7 +759,10 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
                             cells=cells, data=data, run_dir=rd,
-                            progress=Progress(total, enabled=progress and world()[0] == 0))
+                            progress=Progress(total, enabled=progress and world()[0] == 0,
+                                              pretrain_epochs=config.search.pretrain_epochs,
+                                              run_dir=rd.path if rd else None,
+                                              resume=f"geno search --resume {rd.path}" if rd else None))
     if rd is not None:     # runguard: lock, fingerprint, checkpoint
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path))
     try:
@@ -760,5 +771,6 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
         raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
                       command="search --resume {run}") from None
     finally:
+        searcher.progress.close()
         if rd is not None:
             rd.close()

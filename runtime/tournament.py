@@ -132,10 +132,12 @@ def _play(game: Game, config: ExperimentConfig, cells, pool, search_template, ev
     total = config.search.pretrain_epochs + config.search.epochs
     search = CyclicSearch(config.with_overrides(seed=config.seed + 1000 * game.tier + game.index),
                           search_template=search_template, eval_template=eval_template, cells=game_cells,
-                          data=data, run_dir=run_dir, progress=Progress(total, enabled=progress))
+                          data=data, run_dir=run_dir,
+                          progress=Progress(total, enabled=progress, pretrain_epochs=config.search.pretrain_epochs))
     if run_dir is not None and run_dir.checkpoint_path.exists():
         search.resume_from(run_dir.checkpoint_path)      # a finished or interrupted game
-    result = search.run()
+    with search.progress:
+        result = search.run()
     game.genotype = result.genotype
     game.run_dir = run_dir.path if run_dir else None
     game.kept = rank_sets(search.search_net, game_cells, game.candidates)

@@ -23,7 +23,7 @@ import genolang.runtime  # noqa: E402,F401
 from genolang.compiler.load import STDLIB  # noqa: E402
 
 assert (Path(genolang.grammar.__file__).parent / "geno.lark").is_file(), "grammar missing from the wheel"
-assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["cifar.geno", "ops.geno", "spaces.geno"], "stdlib missing"
+assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["cifar.geno", "nb201.geno", "ops.geno", "spaces.geno"], "stdlib missing"
 
 spec = """
 use "spaces.geno"
@@ -80,4 +80,12 @@ with tempfile.TemporaryDirectory() as tmp:
     trained = geno("train", "runs/digits", "-o", "runs", *tiny, "--set", "retrain.epochs=1",
                    "--set", "retrain.steps_per_epoch=1", cwd=tmp)
     assert "test accuracy" in trained, trained
+    # an imported NAS-Bench-201 string compiles on the packaged nb201 network, from stdin
+    imported = subprocess.run([sys.executable, "-m", "genolang", "import", "nb201",
+                               "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"],
+                              capture_output=True, text=True, cwd=tmp)
+    assert imported.returncode == 0, imported.stderr
+    compiled = subprocess.run([sys.executable, "-m", "genolang", "compile", "-"], input=imported.stdout,
+                              capture_output=True, text=True, cwd=tmp)
+    assert compiled.returncode == 0 and "network nb201_net" in compiled.stdout, compiled.stderr
 print("wheel ok:", genolang.__file__)

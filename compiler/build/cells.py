@@ -62,24 +62,26 @@ def relu_conv_bn(c_in: int, c_out: int, affine: bool) -> nn.Sequential:
 
 
 def build_node_edges(row: CellPlan, edges: Sequence[EdgePlan], affine: bool) -> nn.ModuleDict:
-    """``ModuleDict(src -> ModuleDict(label -> EdgeOp))`` for the edges of one node."""
+    """``ModuleDict(src -> ModuleDict(key -> EdgeOp))`` for the edges of one node (the key is
+    the label; a repeated edge of a discrete cell has its own copy, ``label__2``)."""
     by_src = nn.ModuleDict()
     for edge in edges:
         if edge.src not in by_src:
             by_src[edge.src] = nn.ModuleDict()
-        by_src[edge.src][edge.label] = build_edge_op(edge.impl, row.c_cur, edge.stride, affine)
+        by_src[edge.src][edge.module_key] = build_edge_op(edge.impl, row.c_cur, edge.stride, affine)
     return by_src
 
 
 class EmptyNode(nn.Module):
-    """A node without edges: zeros shaped like the node (from input state 1, strided)."""
+    """A node without edges: zeros shaped like the node (from the last input state, strided)."""
 
-    def __init__(self, stride: int):
+    def __init__(self, stride: int, reference: int = 1):
         super().__init__()
         self.stride = stride
+        self.reference = reference
 
     def forward(self, states: list[torch.Tensor], weights: torch.Tensor | None = None) -> torch.Tensor:
-        x = states[1]
+        x = states[self.reference]
         s = self.stride
         return x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
 
@@ -90,14 +92,21 @@ def node_names(cell) -> list[str]:
 
 
 class Cell(nn.Module):
-    """Preprocess both inputs, run the nodes in order, concatenate the output states."""
+    """Preprocess the inputs, run the nodes in order, concatenate the output states.
+
+    A two-input cell reads the outputs of the two previous cells, each brought to ``C``
+    channels (``pre0``, ``pre1``); a one-input cell reads the previous cell's output, as it
+    is when it has ``C`` channels already (NAS-Bench-201), else through ``pre0``."""
 
     def __init__(self, row: CellPlan, node_builder: NodeBuilder, affine: bool):
         super().__init__()
         cell = row.cell
-        self.pre0 = (FactorizedReduce(row.c_pp, row.c_cur, affine) if row.reduction_prev
-                     else relu_conv_bn(row.c_pp, row.c_cur, affine))
-        self.pre1 = relu_conv_bn(row.c_p, row.c_cur, affine)
+        if len(cell.inputs) == 1:
+            self.pre0 = nn.Identity() if row.c_p == row.c_cur else relu_conv_bn(row.c_p, row.c_cur, affine)
+        else:
+            self.pre0 = (FactorizedReduce(row.c_pp, row.c_cur, affine) if row.reduction_prev
+                         else relu_conv_bn(row.c_pp, row.c_cur, affine))
+            self.pre1 = relu_conv_bn(row.c_p, row.c_cur, affine)
         index = {name: i for i, name in enumerate(cell.inputs)}
         self.node_names = node_names(cell)
         for node in self.node_names:
@@ -107,7 +116,7 @@ class Cell(nn.Module):
             if edges:
                 module = node_builder(row, node, edges, dict(index))
             else:
-                module = EmptyNode(2 if row.reduction else 1)
+                module = EmptyNode(2 if row.reduction else 1, len(cell.inputs) - 1)
             self.add_module(node, module)
             index[node] = len(index)
         self._nodes = [getattr(self, n) for n in self.node_names]    # flat run order
@@ -116,7 +125,7 @@ class Cell(nn.Module):
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor,
                 weights: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        states = [self.pre0(s0), self.pre1(s1)]
+        states = [self.pre0(s1)] if self.n_inputs == 1 else [self.pre0(s0), self.pre1(s1)]
         for i, node in enumerate(self._nodes):
             states.append(node(states, None if weights is None else weights[i]))
         if len(self.output_index) == 1:
@@ -163,7 +172,11 @@ def attach_heads(net: nn.Module, plan: NetworkPlan, *, affine: bool, trainable_e
     aux = [h for h in plan.heads if h.kind == "aux"]
     net.aux_head = aux_head(aux[0].channels, template.classes) if aux else None
     net.aux_after = aux[0].after if aux else None
-    net.classifier = Classifier(plan.classifier_in, template.classes)
+    tail = None
+    if template.tail is not None:
+        last = plan.cells[-1].c_out
+        tail = build_expr(template.tail, last, {"C": last, "s": 1}, affine=True)[0]
+    net.classifier = Classifier(plan.classifier_in, template.classes, tail)
     # e = softmax(ensemble_logits): uniform 1/(heads+1) unless trained (NNI makes it trainable).
     logits = torch.zeros(len(distill) + 1)
     if trainable_ensemble:

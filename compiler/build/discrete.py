@@ -38,7 +38,7 @@ class SumNode(nn.ModuleDict):
     def __init__(self, row: CellPlan, edges: Sequence[EdgePlan], state_index: dict[str, int],
                  affine: bool, rate: _DropRate):
         super().__init__(build_node_edges(row, edges, affine))
-        self._plan = [(state_index[e.src], self[e.src][e.label]) for e in edges]
+        self._plan = [(state_index[e.src], self[e.src][e.module_key]) for e in edges]
         self._rate = rate
 
     def forward(self, states: list[torch.Tensor], weights=None) -> torch.Tensor:

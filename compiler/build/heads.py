@@ -60,11 +60,12 @@ def aux_head(channels: int, classes: int) -> SideHead:
 
 
 class Classifier(nn.Module):
-    """Global average pool, then Linear."""
+    """The template's tail (NAS-Bench-201: BN, ReLU) if it has one, global average pool, Linear."""
 
-    def __init__(self, channels: int, classes: int):
+    def __init__(self, channels: int, classes: int, tail: nn.Module | None = None):
         super().__init__()
+        self.tail = nn.Identity() if tail is None else tail    # no parameters: names stay as before
         self.linear = nn.Linear(channels, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x.mean((2, 3)))
+        return self.linear(self.tail(x).mean((2, 3)))

@@ -71,6 +71,7 @@ class MixedNode(nn.ModuleDict):
             ops = [(labels.index(label), op) for label, op in self[src].items() if not op.zero]
             self._plan.append((state_index[src], ops))
         self.stride = 2 if row.reduction else 1
+        self.reference = len(cell.inputs) - 1
 
     def forward(self, states: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         out = None
@@ -87,7 +88,7 @@ class MixedNode(nn.ModuleDict):
                     y = op(x)
                 out = w[column] * y if out is None else torch.addcmul(out, w[column], y)
         if out is None:        # only zero ops: zeros of the node's shape
-            x, s = states[1], self.stride
+            x, s = states[self.reference], self.stride
             out = x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
         return out
 
@@ -187,6 +188,12 @@ class SearchNetwork(CellNetwork):
                     if edge.src not in preds or edge.op not in labels:
                         raise CompileError(f"genotype edge {edge.src} -> {node} (`{edge.op}`) is not in the "
                                            f"search cell `{cell.name}`", geno.span)
+                    if w[preds.index(edge.src), labels.index(edge.op)]:
+                        raise CompileError(
+                            f"genotype edge {edge.src} -> {node} (`{edge.op}`) appears twice; in the search "
+                            f"network `{cell.name}` has one weight per (source, operation) pair, so it cannot "
+                            "select an edge twice", geno.span,
+                            hint="build the genotype as a discrete network, where each copy has its own weights")
                     w[preds.index(edge.src), labels.index(edge.op)] = 1.0
                 out[key][node] = w
         return out

@@ -26,9 +26,11 @@ NESTED = "Genotype(normal=[[('skip_connect', 0)], [('sep_conv_3x3', 1), ('sep_co
 def test_import_darts_prints_the_canonical_spec():
     result = runner.invoke(app, ["import", "darts", DARTS_V2, "--name", "v2", "--source", "DARTS V2"])
     assert result.exit_code == 0, result.output
-    expected = interop.genotype_text(interop.parse_darts(DARTS_V2, name="v2", source="DARTS V2"))
+    expected = interop.standalone_text(interop.parse_darts(DARTS_V2, name="v2", source="DARTS V2"),
+                                       ("spaces.geno", "cifar.geno"), "retrain_net")
     assert result.stdout == expected
-    assert result.stdout.startswith("genotype v2 {\n  space darts\n")
+    assert result.stdout.startswith('use "spaces.geno"\nuse "cifar.geno"\n\ngenotype v2 {\n  space darts\n'
+                                    "  template retrain_net\n")
 
 
 def test_import_from_file_stdin_and_to_out(tmp_path):
@@ -37,9 +39,9 @@ def test_import_from_file_stdin_and_to_out(tmp_path):
     out = tmp_path / "out" / "g.geno"
     result = runner.invoke(app, ["import", "darts", "--file", str(src), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.read_text().startswith("genotype my_geno {")
+    assert 'use "cifar.geno"\n\ngenotype my_geno {' in out.read_text()
     piped = runner.invoke(app, ["import", "darts", "-"], input=DARTS_V2)
-    assert piped.exit_code == 0 and piped.stdout.startswith("genotype imported {")
+    assert piped.exit_code == 0 and "\ngenotype imported {\n" in piped.stdout
 
 
 def test_import_nb201_and_cdarts_json(tmp_path):

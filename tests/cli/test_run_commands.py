@@ -291,8 +291,8 @@ def test_train_of_a_run_name_takes_the_newest_run(geno, runs, tmp_path):
     first = geno("search", str(runs["spec"]), "-o", str(out), "-q")
     second = geno("search", str(runs["spec"]), "-o", str(out), "-q", "--seed", "1")
     assert_clean(first, 0), assert_clean(second, 0)
-    assert f"retrain it with: geno train {out / 'tiny'}\n" in first.stdout
-    assert f"retrain it with: geno train {out / 'tiny-2'}\n" in second.stdout
+    assert f"next: geno train {out / 'tiny'}\n" in first.stdout
+    assert f"next: geno train {out / 'tiny-2'}\n" in second.stdout
     ran = geno("train", str(out / "tiny"), "-o", str(tmp_path / "retrained"), "-q")
     assert_clean(ran, 0)
     assert f"{out / 'tiny'} -> {out / 'tiny-2'}" in ran.stderr

@@ -129,6 +129,7 @@ net_stmts = st.one_of(
     stmt(S.Classes, count=small_ints),
     stmt(S.Channels, count=small_ints),
     stmt(S.Stem, expr=exprs),
+    stmt(S.Tail, expr=exprs),
     stmt(S.Cells, count=small_ints, reduce_at=st.one_of(st.just(()), int_tuples),
          cycle=st.one_of(st.just(()), name_tuples)),
     stmt(S.Replace, index=small_ints, expr=exprs),

@@ -41,6 +41,19 @@ CDARTS = ("Genotype(normal=[[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], [('sep_c
           "[('dil_conv_5x5', 2), ('skip_connect', 0)], [('sep_conv_3x3', 0), ('sep_conv_5x5', 1)], "
           "[('sep_conv_3x3', 0), ('dil_conv_5x5', 2)]], reduce_concat=range(2, 6))")
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+# quark0/darts cnn/genotypes.py
+NASNET_A = ("Genotype(normal=[('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 0), ('sep_conv_3x3', 0), "
+            "('avg_pool_3x3', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), ('avg_pool_3x3', 0), "
+            "('sep_conv_3x3', 1), ('skip_connect', 1)], normal_concat=[2, 3, 4, 5, 6], "
+            "reduce=[('sep_conv_5x5', 1), ('sep_conv_7x7', 0), ('max_pool_3x3', 1), ('sep_conv_7x7', 0), "
+            "('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('skip_connect', 3), ('avg_pool_3x3', 2), "
+            "('sep_conv_3x3', 2), ('max_pool_3x3', 1)], reduce_concat=[4, 5, 6])")
+AMOEBANET_A = ("Genotype(normal=[('avg_pool_3x3', 0), ('max_pool_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 2), "
+               "('sep_conv_3x3', 0), ('avg_pool_3x3', 3), ('sep_conv_3x3', 1), ('skip_connect', 1), "
+               "('skip_connect', 0), ('avg_pool_3x3', 1)], normal_concat=[4, 5, 6], "
+               "reduce=[('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('max_pool_3x3', 0), ('sep_conv_7x7', 2), "
+               "('sep_conv_7x7', 0), ('avg_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 1), "
+               "('conv_7x1_1x7', 0), ('sep_conv_3x3', 5)], reduce_concat=[3, 4, 6])")
 
 
 def darts(text: str, **kw) -> S.GenotypeDef:
@@ -285,8 +298,8 @@ def test_cdarts_json_with_different_stages_keeps_one_pair_per_stage():
     data = json.dumps({"0": CDARTS, "1": other, "2": CDARTS})
     definition = round_trip(I.parse_cdarts_json(data))
     cells = [s.name for s in definition.body if isinstance(s, S.GenoCellDef)]
-    assert cells == ["stage0.normal", "stage0.reduce", "stage1.normal", "stage1.reduce",
-                     "stage2.normal", "stage2.reduce"]
+    assert cells == ["stage1.normal", "stage1.reduce", "stage2.normal", "stage2.reduce",
+                     "stage3.normal", "stage3.reduce"]
     exported = json.loads(I.export_cdarts_json(definition))
     assert exported == {"0": canonical_py(CDARTS), "1": canonical_py(other), "2": canonical_py(CDARTS)}
 
@@ -377,7 +390,13 @@ def test_import_dispatch():
 
 
 ZOO_SOURCES = {"darts_v1": DARTS_V1, "darts_v2": DARTS_V2, "pc_darts": PC_DARTS, "p_darts": P_DARTS,
-               "cdarts": CDARTS}
+               "cdarts": CDARTS, "nasnet_a": NASNET_A, "amoebanet_a": AMOEBANET_A}
+
+
+def test_genotypes_outside_the_darts_space_name_the_nasnet_space():
+    assert next(s.name for s in darts(DARTS_V2).body if isinstance(s, S.GenoSpace)) == "darts"
+    assert next(s.name for s in darts(NASNET_A).body if isinstance(s, S.GenoSpace)) == "nasnet"
+    assert next(s.name for s in darts(NASNET_A, space="mine").body if isinstance(s, S.GenoSpace)) == "mine"
 
 
 @pytest.mark.parametrize("name", sorted(ZOO_SOURCES))
@@ -391,7 +410,7 @@ def test_zoo_files_hold_the_published_genotypes(name):
     assert any(e.key == "source" for e in provenance.entries)
 
 
-def test_zoo_genotypes_belong_to_the_stdlib_darts_space(tmp_path):
+def test_zoo_genotypes_belong_to_their_stdlib_space(tmp_path):
     api = pytest.importorskip("genolang.api")
     spaces = ROOT / "compiler" / "stdlib" / "spaces.geno"
     if not spaces.exists():

@@ -198,6 +198,7 @@ def test_cli_search_train_eval_sample(tmp_path):
     assert out.exit_code == 0, out.output
     run = tmp_path / "digits"
     assert (run / "genotype.geno").exists()
+    assert "run directory" not in out.output and "[search" not in out.output     # -q: no progress
     out = runner.invoke(app, ["train", str(run), "-o", str(tmp_path), "--epochs", "1", "--steps-per-epoch", "1",
                               *quick])
     assert out.exit_code == 0, out.output

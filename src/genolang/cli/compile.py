@@ -31,7 +31,9 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
 
 
 @app.command()
-def compile(spec: Path = typer.Argument(..., help="A .geno file, or a packaged spec by name (zoo/darts_v2)."),
+def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec by name (zoo/darts_v2), or `-` "
+                                                   "to read the spec from stdin (its `use` lines resolve from the "
+                                                   "current folder)."),
             genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype to build."),
             template: Optional[str] = typer.Option(None, "--template", "-t", help="Network template to build on."),
             summary: bool = typer.Option(True, "--summary/--no-summary", help="Print params, mult-adds, shapes."),
@@ -41,7 +43,9 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, or a packaged s
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export.")) -> None:
     """Compile a genotype (or a search space) to a PyTorch network: print its parameter
     count, multiply-adds, per-cell shapes and activation memory; optionally export it."""
-    from genolang.api import load
+    import sys
+
+    from genolang.api import load, loads
     from genolang.compiler.export import export_network
     from genolang.compiler.summary import build_network, format_summary, summarize
     from genolang.errors import ConfigError
@@ -50,7 +54,7 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, or a packaged s
         raise ConfigError("--export needs --out PATH")
     from genolang.specname import spec_path
 
-    program = load(spec_path(spec))
+    program = loads(sys.stdin.read(), "<stdin>") if str(spec) == "-" else load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)
     if summary:
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))

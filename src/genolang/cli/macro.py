@@ -78,4 +78,6 @@ def macro_search(
 
     if quiet or not result.history:   # else the progress of the last epoch has just shown it
         typer.echo(macro_summary(result.choice))
-    typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
+    genotype = result.run_dir / "genotype.geno"
+    typer.echo(f"genotype: {genotype}")
+    typer.echo(f"next: geno train {genotype}")

@@ -144,4 +144,4 @@ def search(
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if main_rank():
         typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
-        typer.echo(f"retrain it with: geno train {result.run_dir}")
+        typer.echo(f"next: geno train {result.run_dir}")

@@ -107,6 +107,7 @@ def train(
     _print_metrics(result.metrics)
     if result.run_dir is not None:
         typer.echo(f"run: {result.run_dir}")
+        typer.echo(f"next: geno eval {result.run_dir}")
 
 
 @app.command("eval")

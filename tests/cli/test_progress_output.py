@@ -1,0 +1,25 @@
+"""A run's first lines say where it writes and how to resume it; its last what to run next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SPEC = str(Path(__file__).resolve().parents[2] / "specs" / "icdarts" / "digits.geno")
+QUICK = ["--limit", "32", "--set", "data.test_limit=16", "--device", "cpu", "--steps-per-epoch", "1"]
+
+
+def test_search_and_train_say_where_and_what_next(tmp_path, monkeypatch, geno):
+    monkeypatch.setenv("GENO_PROGRESS", "plain")
+    ran = geno("search", SPEC, "-o", str(tmp_path), "--epochs", "1", "--pretrain-epochs", "0", *QUICK)
+    assert ran.returncode == 0, ran.stderr
+    run = tmp_path / "digits"
+    assert ran.stderr.splitlines()[:2] == [f"run directory: {run}",
+                                           f"interrupt with Ctrl-C; resume with: geno search --resume {run}"]
+    assert "[search   1/1] " in ran.stderr
+    assert ran.stdout.splitlines()[-2:] == [f"genotype: {run / 'genotype.geno'}",
+                                            f"next: geno train {run}"]
+    ran = geno("train", str(run / "genotype.geno"), "-o", str(tmp_path), "--epochs", "1", *QUICK)
+    assert ran.returncode == 0, ran.stderr
+    retrain = next(p for p in tmp_path.iterdir() if p.name.endswith("-retrain"))
+    assert ran.stderr.splitlines()[0] == f"run directory: {retrain}"
+    assert ran.stdout.splitlines()[-1] == f"next: geno eval {retrain}"
