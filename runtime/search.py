@@ -536,6 +536,7 @@ class CyclicLoop:
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
         if self.next_epoch == 0:
+            self.progress.begin()             # the run directory and the resume command come first
             self.progress.message(self.settings_line())
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
