@@ -1,8 +1,9 @@
 """Reading spec files: ``use`` resolution and the table of definitions.
 
 ``use "x.geno"`` is resolved relative to the importing file, then in the standard library
-shipped inside the package (``compiler/stdlib``). Import cycles are reported with their
-path; a name defined twice is reported with both places.
+shipped inside the package (``compiler/stdlib``), and only to .geno files inside the spec's
+project, the libraries and the folders the user allows (:mod:`.resolve`). Import cycles are
+reported with their path; a name defined twice is reported with both places.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 from genolang.errors import GenolangError, Span, SpecSemanticError
 from genolang.grammar import parse, parse_file, syntax as S
 
-STDLIB = Path(__file__).with_name("stdlib")
+from .resolve import LIBRARY_ROOTS, STDLIB, UseRefused, project_root, resolve_use
+
+__all__ = ["SymbolTable", "load_table", "load_path", "load_text", "resolve_use", "STDLIB", "KINDS"]
 
 KINDS = {
     S.OpDef: "op",
@@ -31,6 +34,7 @@ class SymbolTable:
     """Every definition visible from the main file, by kind and name."""
 
     main: str
+    root: Path = None                   # the main spec's project root (see .resolve)
     modules: dict[str, S.Module] = field(default_factory=dict)
     defs: dict[str, dict[str, S.Stmt]] = field(default_factory=lambda: {k: {} for k in KINDS.values()})
     origin: dict[tuple[str, str], str] = field(default_factory=dict)   # (kind, name) -> file
@@ -41,21 +45,8 @@ class SymbolTable:
         return [n for n, d in self.defs[kind].items() if self.origin[(kind, n)] == self.main]
 
 
-def resolve_use(path: str, importer: str) -> Path:
-    candidates = []
-    if importer and not importer.startswith("<"):
-        candidates.append(Path(importer).parent / path)
-    else:
-        candidates.append(Path.cwd() / path)
-    candidates.append(STDLIB / path)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise FileNotFoundError(path)
-
-
 def load_table(main: S.Module) -> SymbolTable:
-    table = SymbolTable(main.file)
+    table = SymbolTable(main.file, project_root(main.file))
     # imports are keyed by resolved path, so the main file is too: a cycle back to it is then
     # reported as a cycle instead of loading the main file a second time
     key = main.file if main.file.startswith("<") else str(Path(main.file).resolve())
@@ -100,12 +91,15 @@ def _same_file_loaded_twice(a: S.Stmt, b: S.Stmt) -> bool:
 
 def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> None:
     try:
-        path = resolve_use(item.path, importer)
+        path = resolve_use(item.path, importer, table.root)
+    except UseRefused as refused:
+        table.errors.append(SpecSemanticError(f'cannot use "{item.path}": {refused.reason}', item.span, hint=refused.hint))
+        return
     except FileNotFoundError:
+        libraries = sorted({p.name for root in LIBRARY_ROOTS for p in root.glob("*.geno")})
         table.errors.append(SpecSemanticError(
             f'cannot find "{item.path}"', item.span,
-            hint="paths are relative to the importing file; the standard library has: "
-                 + ", ".join(sorted(p.name for p in STDLIB.glob("*.geno"))),
+            hint="paths are relative to the importing file; the standard library has: " + ", ".join(libraries),
         ))
         return
     key = str(path)
@@ -119,6 +113,8 @@ def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> No
     try:
         module = parse_file(path)
     except GenolangError as exc:
+        if exc.span is None or not exc.span.known:   # the file could not be read: say where it was used
+            exc = SpecSemanticError(f'cannot use "{item.path}": {exc.message}', item.span, hint=exc.hint)
         table.errors.append(exc)
         return
     _collect(module, table, stack + [key])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from genolang.errors import SOURCES, ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean
+from genolang.errors import ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean, source_line
 from genolang.grammar import syntax as S
 
 from . import ir
@@ -449,13 +449,10 @@ def header_span(span):
     the caret underlines the header rather than one character."""
     if span is None or not span.known or span.end_line == span.line:
         return span
-    text = SOURCES.get(span.file)
-    if text is None:
+    line = source_line(span.file, span.line)
+    if line is None:
         return span
-    lines = text.splitlines()
-    if not 0 < span.line <= len(lines):
-        return span
-    header = lines[span.line - 1][span.column - 1:].split("#")[0].rstrip()
+    header = line[span.column - 1:].split("#")[0].rstrip()
     if header.endswith("{"):
         header = header[:-1].rstrip()
     if not header:
