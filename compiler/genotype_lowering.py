@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from genolang.errors import SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
+from genolang.limits import MAX_NODES
 
 from . import ir
+from .lower import check_inputs
 from .lower_ops import SPECIAL_OPS
 
 
@@ -46,6 +48,7 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
     for stmt in cell_def.body:
         if isinstance(stmt, S.Inputs):
             inputs = stmt.names
+            check_inputs(cell_def.name, inputs, stmt.span)
         elif isinstance(stmt, S.Reduction):
             reduction = True
         elif isinstance(stmt, S.Zero):
@@ -60,6 +63,9 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
     if not node_defs:
         raise SpecSemanticError(f"cell `{cell_def.name}` has no nodes", cell_def.span,
                                 hint="add e.g. `n0 = skip(c0) + skip(c1)`")
+    if len(node_defs) > MAX_NODES:
+        raise SpecSemanticError(f"cell `{cell_def.name}` has {len(node_defs):,} nodes; the limit is {MAX_NODES}",
+                                node_defs[MAX_NODES].span, hint="see docs/limits.md")
     defined: list[str] = []
     nodes = []
     ops: dict[str, ir.OpImpl] = {}

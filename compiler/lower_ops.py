@@ -15,6 +15,8 @@ from typing import Mapping
 from genolang.errors import GenolangError, Span, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 
+from genolang.limits import MAX_REFERENCE_DEPTH
+
 from . import ir
 from .primitives import PRIMITIVES, REQUIRED
 
@@ -133,6 +135,10 @@ class OpLowering:
                                       notes=[(f"`{call.name}` is defined here", op.span)])
             error.cycle = ("op", frozenset(stack[stack.index(call.name):]))   # reported once per cycle
             raise error
+        if len(stack) >= MAX_REFERENCE_DEPTH:
+            raise SpecSemanticError(f"operation `{call.name}` is reached through more than {MAX_REFERENCE_DEPTH} "
+                                    "ops calling ops", call.span,
+                                    hint="define it from fewer intermediate ops (see docs/limits.md)")
         params = {p.name: p for p in op.params or ()}
         bound: dict[str, object] = {}
         stride_binding = None
@@ -199,24 +205,26 @@ class OpLowering:
                                     hint=did_you_mean(value.id, list(env) + list(FREE_SYMBOLS))
                                     or "names in arguments are the op's parameters, `C` (channels) and `s` (stride)")
         if isinstance(value, S.Neg):
-            return _fold(ir.BinOp("-", 0, self._value(value.operand, env, where)))
+            return _fold(ir.BinOp("-", 0, self._value(value.operand, env, where)), value.span)
         if isinstance(value, S.BinOp):
             return _fold(ir.BinOp(value.op, self._value(value.left, env, where),
-                                  self._value(value.right, env, where)))
+                                  self._value(value.right, env, where)), value.span)
         if isinstance(value, (S.TupleV, S.ListV)):
             return tuple(self._value(v, env, where) for v in value.items)
         raise SpecSemanticError(f"unsupported value in `{where}`", getattr(value, "span", None))
 
 
-def _fold(expr: ir.BinOp) -> ir.Value:
-    """Constant-fold arithmetic on literals; keep it symbolic when a free symbol is involved."""
-    if isinstance(expr.left, (int, float)) and isinstance(expr.right, (int, float)) \
-            and not isinstance(expr.left, bool) and not isinstance(expr.right, bool):
-        try:
-            return ir.evaluate(expr, {})
-        except ZeroDivisionError:
-            return expr
-    return expr
+def _fold(expr: ir.BinOp, span: Span | None = None) -> ir.Value:
+    """Constant-fold arithmetic on literals; keep it symbolic when a free symbol is involved.
+    A fold that fails (division by zero, a string too long) is an error at ``span``."""
+    if isinstance(expr.left, (ir.Sym, ir.BinOp)) or isinstance(expr.right, (ir.Sym, ir.BinOp)):
+        return expr
+    if isinstance(expr.left, tuple) or isinstance(expr.right, tuple):
+        return expr
+    try:
+        return ir.evaluate(expr, {})
+    except GenolangError as exc:
+        raise SpecSemanticError(exc.message, span, hint=exc.hint) from None
 
 
 def _literal(value: S.Value) -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 # ---------------------------------------------------------------- files
-MAX_FILE_BYTES = 4 * 2**20          # a spec file; larger files are refused before reading
+MAX_FILE_BYTES = 2**20              # a spec file; larger files are refused before reading
 MAX_SYNTAX_DEPTH = 100              # levels of the syntax tree: about 30 nested combinators,
                                     # 50 nested blocks or a 100-term arithmetic chain
 MAX_INT_DIGITS = 100                # digits of an integer literal
