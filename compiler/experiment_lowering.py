@@ -52,7 +52,7 @@ def plain(value: S.Value) -> Any:
     raise SpecSemanticError("this value cannot be used in a setting", getattr(value, "span", None))
 
 
-def _find(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
+def find_setting(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
     """The AST entry a pydantic error location points at (the deepest one that exists)."""
     node = None
     for key in loc:
@@ -79,7 +79,7 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
         found = []
         for err in errors():
             loc = tuple(str(p) for p in err["loc"])
-            node = _find(definition.entries, loc)
+            node = find_setting(definition.entries, loc)
             field = ".".join(loc)
             message = f"experiment `{definition.name}`: `{field}`: {err['msg']}"
             hint = None
@@ -109,7 +109,7 @@ def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
     for key in ("search", "eval", "retrain"):
         name = getattr(templates, key, None)
         if name and name not in networks:
-            node = _find(definition.entries, ("templates", key))
+            node = find_setting(definition.entries, ("templates", key))
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown network `{name}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(name, networks) or "define it with `network NAME { ... }`")
@@ -117,13 +117,13 @@ def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
     for path, name in ((("templates", "space"), templates.space),
                        (("tournament", "pool"), config.tournament.pool if config.tournament else None)):
         if name and name not in spaces:
-            node = _find(definition.entries, path)
+            node = find_setting(definition.entries, path)
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown space `{name}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(name, spaces) or "define it with `space NAME { ... }`")
     for cell in getattr(templates, "cells", ()) or ():
         if cell not in lowerer.defs["cell"]:
-            node = _find(definition.entries, ("templates", "cells"))
+            node = find_setting(definition.entries, ("templates", "cells"))
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown cell `{cell}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(cell, lowerer.defs["cell"]))

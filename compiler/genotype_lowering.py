@@ -115,8 +115,14 @@ def _op(edge: S.EdgeRef, space: ir.OpSpace | None, lowerer, genotype: str) -> ir
             edge.span, hint=did_you_mean(edge.op, space.labels) or "labels: " + ", ".join(space.labels))
     if edge.op in lowerer.defs["op"]:
         return lowerer.ops.instantiate(S.Call(edge.op, span=edge.span))
+    known = set(lowerer.defs["op"]) | set(SPECIAL_OPS)
+    for name in lowerer.defs["space"]:
+        definition = lowerer.defs["space"][name].expr
+        known |= {e.label for e in getattr(definition, "entries", ())}
+    suggestion = did_you_mean(edge.op, known)
     raise SpecSemanticError(f"unknown operation `{edge.op}` (the genotype names no space)", edge.span,
-                            hint="add `space NAME` to the genotype, naming the space its labels come from")
+                            hint=(suggestion + " " if suggestion else "")
+                            + "add `space NAME` to the genotype, naming the space its labels come from")
 
 
 def _text(value: S.Value) -> str:
