@@ -136,8 +136,9 @@ class OpLowering:
             error.cycle = ("op", frozenset(stack[stack.index(call.name):]))   # reported once per cycle
             raise error
         if len(stack) >= MAX_REFERENCE_DEPTH:
-            raise SpecSemanticError(f"operation `{call.name}` is reached through more than {MAX_REFERENCE_DEPTH} "
-                                    "ops calling ops", call.span,
+            top = self.ops.get(stack[0])
+            raise SpecSemanticError(f"operation `{stack[0]}` calls ops through more than {MAX_REFERENCE_DEPTH} "
+                                    "levels", _header(top.span) if top is not None else call.span,
                                     hint="define it from fewer intermediate ops (see docs/limits.md)")
         params = {p.name: p for p in op.params or ()}
         bound: dict[str, object] = {}
@@ -212,6 +213,13 @@ class OpLowering:
         if isinstance(value, (S.TupleV, S.ListV)):
             return tuple(self._value(v, env, where) for v in value.items)
         raise SpecSemanticError(f"unsupported value in `{where}`", getattr(value, "span", None))
+
+
+def _header(span: Span) -> Span:
+    """The first line of a definition's span (the caret then underlines `op name = ...`)."""
+    if span is None or not span.known or span.end_line == span.line:
+        return span
+    return Span(span.file, span.line, span.column, span.line, span.column + 2)
 
 
 def _fold(expr: ir.BinOp, span: Span | None = None) -> ir.Value:

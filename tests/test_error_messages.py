@@ -22,8 +22,11 @@ CASES = sorted(GOLDEN.glob("*.geno"))
 
 
 def render(name: str) -> GenolangError:
+    """The error `geno check` reports for the file: loading, then the static passes."""
+    from genolang.compiler.verify import verify
+
     try:
-        genolang.load(name)
+        verify(genolang.load(name))
     except GenolangError as exc:
         return exc
     raise AssertionError(f"{name} loaded without an error")

@@ -118,6 +118,11 @@ class GenolangError(Exception):
         return self.render()
 
 
+# Longest source line quoted whole; a longer one is shown as a window around the caret, so an
+# error in a one-line, megabyte-long spec prints a line, not the file.
+EXCERPT_WIDTH = 120
+
+
 def _excerpt(span: Span) -> list[str]:
     line = _source_line(span)
     if line is None:
@@ -125,8 +130,17 @@ def _excerpt(span: Span) -> list[str]:
     width = 1
     if span.end_line == span.line and span.end_column > span.column:
         width = span.end_column - span.column
+    column = max(span.column, 1)
+    if len(line) > EXCERPT_WIDTH:
+        start = max(0, column - 1 - EXCERPT_WIDTH // 2)
+        shown = line[start:start + EXCERPT_WIDTH]
+        prefix = "..." if start > 0 else ""
+        suffix = "..." if start + EXCERPT_WIDTH < len(line) else ""
+        line = prefix + shown + suffix
+        column = column - start + len(prefix)
+        width = max(1, min(width, len(shown) - (column - len(prefix) - 1)))
     gutter = f"{span.line:>4} | "
-    caret = " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width
+    caret = " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * width
     return [gutter + line, caret]
 
 

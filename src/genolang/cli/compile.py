@@ -79,7 +79,7 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file."),
     program = load(spec)
     t, cells = _network_inputs(program, genotype, template)
     # what building and measuring allocates: the weights and one probe forward
-    check_fits(t, cells, PROBE_BATCH if summary else 1)
+    check_fits(t, cells, (min(batch, PROBE_BATCH) if batch > 1 else 2) if summary else 1)
     if summary:
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
     if export is not None:
