@@ -149,6 +149,14 @@ def test_dev_zero_and_a_fifo_are_refused_without_reading(tmp_path):
         assert "not a regular file" in out.stderr
 
 
+def test_a_symlink_loop_or_an_over_long_name_on_the_command_line(tmp_path):
+    (tmp_path / "loop.geno").symlink_to(tmp_path / "loop.geno")
+    for path in (tmp_path / "loop.geno", tmp_path / ("x" * 5000 + ".geno")):
+        for command in ("check", "compile"):
+            out = refused(command, str(path), file=False)
+            assert "symbolic links" in out.stderr or "too long" in out.stderr
+
+
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
     path = tmp_path / "huge.geno"
     with open(path, "wb") as handle:

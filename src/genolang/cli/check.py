@@ -16,7 +16,11 @@ ALLOW_PATH_HELP = "Also let `use` read .geno files in this folder (repeatable; s
 def spec_files(paths: List[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            folder = path.is_dir()
+        except OSError:         # a name too long, say: reading it reports the error
+            folder = False
+        if folder:
             out.extend(sorted(path.rglob("*.geno")))
         else:
             out.append(path)
