@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
 
@@ -272,31 +273,44 @@ class _Comments:
 
     def __init__(self, tokens: list[Token], text: str = ""):
         self.items = [(t.line, str(t)[1:].strip()) for t in tokens]
+        self.lines = [line for line, _ in self.items]
         self.taken = [False] * len(self.items)
+        self.first = 0          # every comment before this index is taken: statements come in line order
         self.blank = {i for i, line in enumerate(text.split("\n"), start=1) if not line.strip()}
 
     def _gap(self, a: int, b: int) -> bool:
         return any(n in self.blank for n in range(a + 1, b))
 
+    def _advance(self) -> None:
+        while self.first < len(self.items) and self.taken[self.first]:
+            self.first += 1
+
     def before(self, line: int) -> tuple[str, ...]:
         out: list[str] = []
         prev = None
-        for i, (cline, text) in enumerate(self.items):
-            if not self.taken[i] and cline < line:
+        i = self.first
+        while i < len(self.items) and self.items[i][0] < line:
+            if not self.taken[i]:
+                cline, text = self.items[i]
                 self.taken[i] = True
                 if prev is not None and self._gap(prev, cline):
                     out.append(COMMENT_GAP)
                 out.append(text)
                 prev = cline
+            i += 1
+        self._advance()
         if prev is not None and self._gap(prev, line):
             out.append(COMMENT_GAP)
         return tuple(out)
 
     def on(self, line: int) -> str | None:
-        for i, (cline, text) in enumerate(self.items):
-            if not self.taken[i] and cline == line:
+        i = bisect_left(self.lines, line, self.first)
+        while i < len(self.items) and self.items[i][0] == line:
+            if not self.taken[i]:
                 self.taken[i] = True
-                return text
+                self._advance()
+                return self.items[i][1]
+            i += 1
         return None
 
     def rest(self) -> tuple[str, ...]:
