@@ -10,8 +10,9 @@ A spec is text from anyone, and `use` opens a file: ``use "/proc/self/environ"``
   allowed folder;
 * the file found, with every symlink followed, must lie inside the main spec's *project
   root*, a library root or an allowed folder. The project root is the nearest folder above
-  the main spec that holds a project marker (``geno.toml``, ``pyproject.toml`` or ``.git``),
-  else the main spec's own folder; so ``..`` may climb inside a project but not out of it;
+  the main spec that holds a project marker (``geno.toml``, ``pyproject.toml`` or ``.git``)
+  or is a run directory (``spec.geno`` beside ``config.json``), else the main spec's own
+  folder; so ``..`` may climb inside a project but not out of it;
 * an absolute path is refused unless it lies inside an allowed folder.
 
 Allowed folders come from ``--allow-path DIR`` (:func:`allow_path`) and from the
@@ -33,6 +34,7 @@ STDLIB = Path(__file__).with_name("stdlib")
 LIBRARY_ROOTS: list[Path] = [STDLIB]
 PATH_ENV = "GENOLANG_PATH"
 PROJECT_MARKERS = ("geno.toml", "pyproject.toml", ".git")
+RUN_MARKERS = ("spec.geno", "config.json")      # a run directory is its own project
 
 _allowed: list[Path] = []
 
@@ -69,7 +71,8 @@ def project_root(main_file: str) -> Path:
         return Path(os.path.realpath(os.getcwd()))
     folder = Path(os.path.realpath(Path(main_file).parent))
     for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS) \
+                or all((candidate / marker).is_file() for marker in RUN_MARKERS):
             return candidate
     return folder
 

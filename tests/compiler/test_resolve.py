@@ -23,6 +23,12 @@ def test_the_project_root_is_the_nearest_marked_folder(tree):
     assert project_root(str(tree / "proj" / "a" / "b" / "main.geno")) == (tree / "proj").resolve()
     (tree / "plain").mkdir()
     assert project_root(str(tree / "plain" / "main.geno")) == (tree / "plain").resolve()
+    run = tree / "runs" / "digits"
+    (run / "genotypes").mkdir(parents=True)
+    (run / "spec.geno").write_text("")
+    (run / "config.json").write_text("{}")
+    assert project_root(str(run / "genotypes" / "epoch_3.geno")) == run.resolve()
+    assert resolve_use("../spec.geno", str(run / "genotypes" / "epoch_3.geno")) == (run / "spec.geno").resolve()
 
 
 def test_dotdot_inside_the_project_resolves_and_outside_is_refused(tree):
