@@ -83,11 +83,9 @@ def _expr(expr: OpExpr, shape: tuple[int, int, int], env: Mapping[str, int]) -> 
         return _expr(expr.body, shape, env)
     if isinstance(expr, (Sum, Concat)):
         params = acts = 0
-        outs = []
         for part in expr.parts:
-            p, a, out = _expr(part, shape, env)
+            p, a, _ = _expr(part, shape, env)
             params, acts = params + p, acts + a
-            outs.append(out)
         out = expr_shape(expr, shape, env)
         return params, acts + out[0] * out[1] * out[2], out
     return 0, 0, shape
@@ -110,8 +108,9 @@ def estimate_network(plan: NetworkPlan, batch: int) -> MemoryEstimate:
         params += (row.c_pp + row.c_p) * row.c_cur + 8 * row.c_cur
         acts += 2 * row.c_cur * row.hw_p[0] * row.hw_p[1]
         for edge in row.edges:
-            hw_in = row.hw_p
-            p, a, _ = _expr(edge.impl.expr_for(edge.stride), (row.c_cur, *hw_in), {"C": row.c_cur, "s": edge.stride})
+            # an edge reads a cell input at the input resolution, a node at the output one
+            hw = row.hw_p if edge.src in row.cell.inputs else row.hw_out
+            p, a, _ = _expr(edge.impl.expr_for(edge.stride), (row.c_cur, *hw), {"C": row.c_cur, "s": edge.stride})
             params, acts = params + p, acts + a
         acts += row.c_out * row.hw_out[0] * row.hw_out[1]
     for head in plan.heads:
