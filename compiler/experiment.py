@@ -9,7 +9,7 @@ ambiguity of §4.9 that needs a switch has one here, with the recommended readin
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,14 @@ __all__ = [
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: `1e999`, `nan` and `inf` are refused where the spec gives them,
+    # instead of training to a NaN loss
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+# Adam's betas are in [0, 1); a seed is what torch, numpy and Python's random all accept.
+Beta = Annotated[float, Field(ge=0, lt=1)]
+MAX_SEED = 2**32 - 1
 
 
 class DataConfig(_Frozen):
@@ -79,7 +86,7 @@ class SearchConfig(_Frozen):
     e_momentum: float = Field(default=0.9, ge=0)
     e_wd: float = Field(default=3e-4, ge=0)
     alpha_lr: float = Field(default=3e-4, gt=0)
-    alpha_betas: tuple[float, float] = (0.5, 0.999)
+    alpha_betas: tuple[Beta, Beta] = (0.5, 0.999)
     alpha_wd: float = Field(default=0.0, ge=0)
     grad_clip: float = Field(default=5.0, gt=0)
     lr_schedule: Literal["cosine", "constant"] = "cosine"
@@ -242,7 +249,7 @@ class ExperimentConfig(_Frozen):
     algorithm: AlgorithmConfig = AlgorithmConfig()
     retrain: RetrainConfig = RetrainConfig()
     tournament: TournamentConfig | None = None
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     device: str = "auto"            # "auto" | "cpu" | "cuda" | "cuda:1" ...
     # None: channels-last on CPU (1.5-2x faster there, for search and retraining), the
     # contiguous layout elsewhere; True / False force one layout

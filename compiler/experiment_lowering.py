@@ -4,38 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from genolang.errors import ErrorGroup, SpecSemanticError, did_you_mean
+from genolang.errors import ErrorGroup, GenolangError, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 
 from . import ir
+from .lower import header_span
 
 
 def settings_tree(entries: tuple[S.Stmt, ...]) -> dict[str, Any]:
+    """The settings of a block as nested dicts. A setting or block given twice is an error
+    (the second place, with a note at the first), not "the last one wins"."""
     out: dict[str, Any] = {}
+    first: dict[str, S.Stmt] = {}
     for entry in entries:
+        if not isinstance(entry, (S.Block, S.Setting)):
+            continue
+        if entry.key in first:
+            what = "block" if isinstance(entry, S.Block) else "setting"
+            raise SpecSemanticError(f"`{entry.key}` is given twice", header_span(entry.span),
+                                    hint=f"remove one of them, or merge the two {what}s",
+                                    notes=[(f"`{entry.key}` was first given here", header_span(first[entry.key].span))])
+        first[entry.key] = entry
         if isinstance(entry, S.Block):
             out[entry.key] = settings_tree(entry.entries)
-        elif isinstance(entry, S.Setting):
+        else:
             out[entry.key] = plain(entry.value)
     return out
 
 
 def plain(value: S.Value) -> Any:
+    """A setting's value as plain Python; arithmetic is evaluated (bounded: see ir.arith)."""
     if isinstance(value, (S.Num, S.Str, S.Bool)):
         return value.value
     if isinstance(value, S.Name):
         return value.id
     if isinstance(value, (S.ListV, S.TupleV)):
         return [plain(v) for v in value.items]
-    if isinstance(value, S.Neg):
-        return -plain(value.operand)
-    if isinstance(value, S.BinOp):
-        left, right = plain(value.left), plain(value.right)
-        return ir.evaluate(ir.BinOp(value.op, left, right), {})
-    raise TypeError(value)
+    if isinstance(value, (S.Neg, S.BinOp)):
+        if isinstance(value, S.Neg):
+            op, left, right = "-", 0, plain(value.operand)
+        else:
+            op, left, right = value.op, plain(value.left), plain(value.right)
+        try:
+            return ir.arith(op, left, right)
+        except GenolangError as exc:
+            raise SpecSemanticError(exc.message, value.span, hint=exc.hint) from None
+    raise SpecSemanticError("this value cannot be used in a setting", getattr(value, "span", None))
 
 
-def _find(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
+def find_setting(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
     """The AST entry a pydantic error location points at (the deepest one that exists)."""
     node = None
     for key in loc:
@@ -48,7 +65,7 @@ def _find(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
 
 
 def lower_experiment(definition: S.ExperimentDef, lowerer):
-    from .lower import Experiment, header_span
+    from .lower import Experiment
     from .experiment import ExperimentConfig
 
     settings = settings_tree(definition.entries)
@@ -62,7 +79,7 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
         found = []
         for err in errors():
             loc = tuple(str(p) for p in err["loc"])
-            node = _find(definition.entries, loc)
+            node = find_setting(definition.entries, loc)
             field = ".".join(loc)
             message = f"experiment `{definition.name}`: `{field}`: {err['msg']}"
             hint = None
@@ -92,13 +109,21 @@ def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
     for key in ("search", "eval", "retrain"):
         name = getattr(templates, key, None)
         if name and name not in networks:
-            node = _find(definition.entries, ("templates", key))
+            node = find_setting(definition.entries, ("templates", key))
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown network `{name}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(name, networks) or "define it with `network NAME { ... }`")
+    spaces = lowerer.defs["space"]
+    for path, name in ((("templates", "space"), templates.space),
+                       (("tournament", "pool"), config.tournament.pool if config.tournament else None)):
+        if name and name not in spaces:
+            node = find_setting(definition.entries, path)
+            raise SpecSemanticError(f"experiment `{definition.name}`: unknown space `{name}`",
+                                    node.span if node else definition.span,
+                                    hint=did_you_mean(name, spaces) or "define it with `space NAME { ... }`")
     for cell in getattr(templates, "cells", ()) or ():
         if cell not in lowerer.defs["cell"]:
-            node = _find(definition.entries, ("templates", "cells"))
+            node = find_setting(definition.entries, ("templates", "cells"))
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown cell `{cell}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(cell, lowerer.defs["cell"]))

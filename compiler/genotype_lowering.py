@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from genolang.errors import SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
+from genolang.limits import MAX_NODES
 
 from . import ir
+from .lower import check_inputs
 from .lower_ops import SPECIAL_OPS
 
 
@@ -46,6 +48,7 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
     for stmt in cell_def.body:
         if isinstance(stmt, S.Inputs):
             inputs = stmt.names
+            check_inputs(cell_def.name, inputs, stmt.span)
         elif isinstance(stmt, S.Reduction):
             reduction = True
         elif isinstance(stmt, S.Zero):
@@ -60,6 +63,9 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
     if not node_defs:
         raise SpecSemanticError(f"cell `{cell_def.name}` has no nodes", cell_def.span,
                                 hint="add e.g. `n0 = skip(c0) + skip(c1)`")
+    if len(node_defs) > MAX_NODES:
+        raise SpecSemanticError(f"cell `{cell_def.name}` has {len(node_defs):,} nodes; the limit is {MAX_NODES}",
+                                node_defs[MAX_NODES].span, hint="see docs/limits.md")
     defined: list[str] = []
     nodes = []
     ops: dict[str, ir.OpImpl] = {}
@@ -69,7 +75,13 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
             raise SpecSemanticError(f"state `{node_def.node}` is defined twice in cell `{cell_def.name}`",
                                     node_def.span)
         edges = []
+        pairs: set[tuple[str, str]] = set()
         for edge in node_def.edges:
+            if (edge.src, edge.op) in pairs:
+                raise SpecSemanticError(f"node `{node_def.node}` of cell `{cell_def.name}` reads "
+                                        f"`{edge.op}({edge.src})` twice", edge.span,
+                                        hint="an edge is one (source, operation) pair; remove the repeat")
+            pairs.add((edge.src, edge.op))
             if edge.src not in inputs and edge.src not in defined:
                 if edge.src == node_def.node or edge.src in later:
                     path = f"{node_def.node} -> {edge.src}" + (f" -> ... -> {node_def.node}" if edge.src != node_def.node else "")
@@ -109,8 +121,14 @@ def _op(edge: S.EdgeRef, space: ir.OpSpace | None, lowerer, genotype: str) -> ir
             edge.span, hint=did_you_mean(edge.op, space.labels) or "labels: " + ", ".join(space.labels))
     if edge.op in lowerer.defs["op"]:
         return lowerer.ops.instantiate(S.Call(edge.op, span=edge.span))
+    known = set(lowerer.defs["op"]) | set(SPECIAL_OPS)
+    for name in lowerer.defs["space"]:
+        definition = lowerer.defs["space"][name].expr
+        known |= {e.label for e in getattr(definition, "entries", ())}
+    suggestion = did_you_mean(edge.op, known)
     raise SpecSemanticError(f"unknown operation `{edge.op}` (the genotype names no space)", edge.span,
-                            hint="add `space NAME` to the genotype, naming the space its labels come from")
+                            hint=(suggestion + " " if suggestion else "")
+                            + "add `space NAME` to the genotype, naming the space its labels come from")
 
 
 def _text(value: S.Value) -> str:

@@ -14,12 +14,14 @@ Operation expressions keep two free symbols, bound only when a module is built:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
 import networkx as nx
 
 from genolang.errors import CompileError, Span
+from genolang.limits import MAX_NUMBER, MAX_STRING_CHARS
 
 __all__ = [
     "Sym", "Num", "BinOp", "Value", "evaluate", "free_symbols",
@@ -59,6 +61,47 @@ class BinOp:
 # arithmetic expression over the free symbols.
 Value = Union[int, float, bool, str, tuple, Sym, BinOp, Num]
 
+def arith(op: str, a: object, b: object) -> object:
+    """``a op b`` for op in ``+ - * //``, bounded: an error (not a crash, not gigabytes) for a
+    division by zero, mixed types, a string longer than MAX_STRING_CHARS or a number beyond
+    MAX_NUMBER."""
+    if op == "//" and isinstance(b, (int, float)) and not isinstance(b, bool) and b == 0:
+        raise CompileError("division by zero", hint="`//` needs a non-zero right-hand side")
+    if op == "*" and (isinstance(a, str) or isinstance(b, str)):
+        text, count = (a, b) if isinstance(a, str) else (b, a)
+        if not isinstance(count, int) or isinstance(count, bool) or isinstance(text, bool):
+            raise CompileError(f"cannot multiply {_kind(a)} by {_kind(b)}")
+        if len(text) * max(count, 0) > MAX_STRING_CHARS:
+            raise CompileError(f"this string would have {len(text) * count:,} characters; the limit is "
+                               f"{MAX_STRING_CHARS:,}", hint="see docs/limits.md")
+        return text * count
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) \
+            and not isinstance(b, bool) and op in _ARITH:
+        result = _ARITH[op](a, b)
+        if isinstance(result, int) and abs(result) > MAX_NUMBER:
+            raise CompileError(f"this number is larger than {MAX_NUMBER:,}, the limit", hint="see docs/limits.md")
+        if isinstance(result, float) and not math.isfinite(result):
+            raise CompileError("this arithmetic overflows (the result is not a finite number)")
+        return result
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        if len(a) + len(b) > MAX_STRING_CHARS:
+            raise CompileError(f"this string would be longer than {MAX_STRING_CHARS:,} characters, the limit")
+        return a + b
+    raise CompileError(f"cannot apply `{op}` to {_kind(a)} and {_kind(b)}")
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (tuple, list)):
+        return "a list"
+    return "an expression"
+
+
 _ARITH = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
@@ -76,7 +119,7 @@ def evaluate(value: Value, env: Mapping[str, int]) -> object:
     if isinstance(value, Num):
         return value.value
     if isinstance(value, BinOp):
-        return _ARITH[value.op](evaluate(value.left, env), evaluate(value.right, env))
+        return arith(value.op, evaluate(value.left, env), evaluate(value.right, env))
     if isinstance(value, tuple):
         return tuple(evaluate(v, env) for v in value)
     return value

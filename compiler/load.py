@@ -2,7 +2,9 @@
 
 ``use "x.geno"`` is resolved relative to the importing file, then in the standard library
 shipped inside the package (``compiler/stdlib``), then in the spec library (the repository's
-``specs/``, shipped as ``genolang/specs``: ``use "zoo/darts_v2.geno"``). Import cycles are
+``specs/``, shipped as ``genolang/specs``: ``use "zoo/darts_v2.geno"``), and only to .geno
+files inside the spec's project, the libraries and the folders the user allows
+(:mod:`.resolve`). Import cycles are
 reported with their path; a name defined twice is reported with both places.
 """
 
@@ -14,11 +16,10 @@ from pathlib import Path
 from genolang.errors import GenolangError, Span, SpecSemanticError
 from genolang.grammar import parse, parse_file, syntax as S
 
-STDLIB = Path(__file__).with_name("stdlib")
-# specs/ sits beside compiler/ both in a checkout and in the installed package (genolang/specs),
-# so one relative path finds it in either layout without importing anything.
-LIBRARY = Path(__file__).resolve().parent.parent / "specs"
-LIBRARY_ROOTS = (STDLIB, LIBRARY)
+from .resolve import LIBRARY, LIBRARY_ROOTS, STDLIB, UseRefused, project_root, resolve_use
+
+__all__ = ["SymbolTable", "load_table", "load_path", "load_text", "resolve_use", "STDLIB", "LIBRARY", "KINDS",
+           "library_path", "library_spec", "library_names"]
 
 KINDS = {
     S.OpDef: "op",
@@ -36,6 +37,7 @@ class SymbolTable:
     """Every definition visible from the main file, by kind and name."""
 
     main: str
+    root: Path = None                   # the main spec's project root (see .resolve)
     modules: dict[str, S.Module] = field(default_factory=dict)
     defs: dict[str, dict[str, S.Stmt]] = field(default_factory=lambda: {k: {} for k in KINDS.values()})
     origin: dict[tuple[str, str], str] = field(default_factory=dict)   # (kind, name) -> file
@@ -44,19 +46,6 @@ class SymbolTable:
     def local(self, kind: str) -> list[str]:
         """Names of the given kind defined in the main file itself, in source order."""
         return [n for n, d in self.defs[kind].items() if self.origin[(kind, n)] == self.main]
-
-
-def resolve_use(path: str, importer: str) -> Path:
-    candidates = []
-    if importer and not importer.startswith("<"):
-        candidates.append(Path(importer).parent / path)
-    else:
-        candidates.append(Path.cwd() / path)
-    candidates.extend(root / path for root in LIBRARY_ROOTS)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise FileNotFoundError(path)
 
 
 def library_path(path: str | Path) -> str | None:
@@ -85,7 +74,7 @@ def library_names() -> list[str]:
 
 
 def load_table(main: S.Module) -> SymbolTable:
-    table = SymbolTable(main.file)
+    table = SymbolTable(main.file, project_root(main.file))
     # imports are keyed by resolved path, so the main file is too: a cycle back to it is then
     # reported as a cycle instead of loading the main file a second time
     key = main.file if main.file.startswith("<") else str(Path(main.file).resolve())
@@ -130,12 +119,15 @@ def _same_file_loaded_twice(a: S.Stmt, b: S.Stmt) -> bool:
 
 def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> None:
     try:
-        path = resolve_use(item.path, importer)
+        path = resolve_use(item.path, importer, table.root)
+    except UseRefused as refused:
+        table.errors.append(SpecSemanticError(f'cannot use "{item.path}": {refused.reason}', item.span, hint=refused.hint))
+        return
     except FileNotFoundError:
+        libraries = sorted({p.name for root in LIBRARY_ROOTS for p in root.glob("*.geno")})
         table.errors.append(SpecSemanticError(
             f'cannot find "{item.path}"', item.span,
-            hint="paths are relative to the importing file; the standard library has: "
-                 + ", ".join(sorted(p.name for p in STDLIB.glob("*.geno"))),
+            hint="paths are relative to the importing file; the standard library has: " + ", ".join(libraries),
         ))
         return
     key = str(path)
@@ -149,6 +141,8 @@ def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> No
     try:
         module = parse_file(path)
     except GenolangError as exc:
+        if exc.span is None or not exc.span.known:   # the file could not be read: say where it was used
+            exc = SpecSemanticError(f'cannot use "{item.path}": {exc.message}', item.span, hint=exc.hint)
         table.errors.append(exc)
         return
     _collect(module, table, stack + [key])

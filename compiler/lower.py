@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from genolang.errors import SOURCES, ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean
+from genolang.errors import ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean, source_line
 from genolang.grammar import syntax as S
+from genolang.limits import (
+    MAX_CELLS, MAX_CHANNELS, MAX_CLASSES, MAX_INPUT_CHANNELS, MAX_MACRO_DEPTH, MAX_NODES, MAX_REFERENCE_DEPTH,
+    MAX_RESOLUTION,
+)
 
 from . import ir
 from .load import SymbolTable, load_path, load_text
@@ -149,6 +153,9 @@ class _Lowerer:
             raise cycle_error("space", members, f"space `{name}` is defined in terms of itself: {path}",
                               header_span(definition.span), hint="a space cannot include itself, directly or "
                               "through other spaces")
+        if len(self._space_stack) >= MAX_REFERENCE_DEPTH:
+            raise SpecSemanticError(f"space `{name}` is built from spaces more than {MAX_REFERENCE_DEPTH} "
+                                    "levels deep", header_span(definition.span), hint="see docs/limits.md")
         self._space_stack.append(name)
         try:
             ops = self.space_expr(definition.expr)
@@ -192,20 +199,31 @@ class _Lowerer:
         return [(label, expr.span) for label, _ in self.space_expr(expr)]
 
     # ------------------------------------------------------------------ cells
-    def _cell_body(self, name: str, seen: tuple[str, ...] = ()) -> list[S.Stmt]:
+    def _cell_body(self, name: str) -> list[S.Stmt]:
+        """The statements of a cell with those of the cells it is `like` first (no recursion:
+        a chain of `like` is walked in a loop, and bounded)."""
+        chain: list[str] = [name]
         definition = self.defs["cell"][name]
-        if definition.like is None:
-            return list(definition.body)
-        if definition.like not in self.defs["cell"]:
-            raise SpecSemanticError(f"unknown cell `{definition.like}`", header_span(definition.span),
-                                    hint=did_you_mean(definition.like, self.defs["cell"]) or "define the base cell first")
-        if definition.like in seen + (name,):
-            chain = seen + (name,)
-            members = chain[chain.index(definition.like):]
-            path = " -> ".join(members + (definition.like,))
-            raise cycle_error("cell", members, f"cells inherit from each other in a cycle: {path}",
-                              header_span(definition.span), hint="remove one `like`")
-        return self._cell_body(definition.like, seen + (name,)) + list(definition.body)
+        while definition.like is not None:
+            if definition.like not in self.defs["cell"]:
+                raise SpecSemanticError(f"unknown cell `{definition.like}`", header_span(definition.span),
+                                        hint=did_you_mean(definition.like, self.defs["cell"]) or "define the base cell first")
+            if definition.like in chain:
+                members = tuple(chain[chain.index(definition.like):])
+                path = " -> ".join(members + (definition.like,))
+                raise cycle_error("cell", members, f"cells inherit from each other in a cycle: {path}",
+                                  header_span(definition.span), hint="remove one `like`")
+            if len(chain) > MAX_REFERENCE_DEPTH:
+                top = self.defs["cell"][name]
+                raise SpecSemanticError(f"cell `{name}` inherits through more than {MAX_REFERENCE_DEPTH} "
+                                        "`like` steps", header_span(top.span),
+                                        hint="inherit from a cell nearer the base (see docs/limits.md)")
+            chain.append(definition.like)
+            definition = self.defs["cell"][definition.like]
+        body: list[S.Stmt] = []
+        for member in reversed(chain):
+            body.extend(self.defs["cell"][member].body)
+        return body
 
     def cell(self, name: str) -> ir.CellSpec:
         if self.program.cells.lowered(name) is not None:
@@ -213,12 +231,12 @@ class _Lowerer:
         definition = self.defs["cell"][name]
         body = self._cell_body(name)
         inputs, count, select, zero, reduction, output = ("c0", "c1"), None, ir.Selection(), "V1", False, None
-        all_edges, node_edges, output_stmt = None, {}, None
+        all_edges, node_edges, output_stmt, inputs_stmt, nodes_stmt = None, {}, None, None, None
         for stmt in body:
             if isinstance(stmt, S.Inputs):
-                inputs = stmt.names
+                inputs, inputs_stmt = stmt.names, stmt
             elif isinstance(stmt, S.Nodes):
-                count = stmt.count
+                count, nodes_stmt = stmt.count, stmt
             elif isinstance(stmt, S.Edges):
                 if stmt.node is None:
                     all_edges = stmt
@@ -235,8 +253,10 @@ class _Lowerer:
         if count is None or count < 1:
             raise SpecSemanticError(f"cell `{name}` needs `nodes N` (N >= 1)", definition.span,
                                     hint="add e.g. `nodes 4`")
-        if len(inputs) < 1:
-            raise SpecSemanticError(f"cell `{name}` needs at least one input", definition.span)
+        if count > MAX_NODES:
+            raise SpecSemanticError(f"cell `{name}` has {count:,} nodes; the limit is {MAX_NODES}", nodes_stmt.span,
+                                    hint="see docs/limits.md")
+        check_inputs(name, inputs, inputs_stmt.span if inputs_stmt else definition.span)
         nodes = tuple(f"n{i}" for i in range(count))
         candidates = []
         for node in nodes:
@@ -323,6 +343,7 @@ class _Lowerer:
                 example = {"input": "input 3x32x32", "classes": "classes 10", "channels": "channels 16",
                            "cells": "cells 8 reduce at 2, 5"}[what]
                 raise SpecSemanticError(f"network `{name}` needs `{what}`", definition.span, hint=f"add `{example}`")
+        _check_network_sizes(definition.body)
         count = cells_stmt.count
         for index in cells_stmt.reduce_at:
             if not 0 <= index < count:
@@ -381,6 +402,9 @@ class _Lowerer:
                 types = stmt.names
             elif isinstance(stmt, S.MacroDepth):
                 depth = stmt.depth
+                if not 1 <= depth <= MAX_MACRO_DEPTH:
+                    raise SpecSemanticError(f"macro depth {depth:,} is outside 1..{MAX_MACRO_DEPTH}", stmt.span,
+                                            hint="see docs/limits.md")
         if definition.version not in (1, 2):
             raise SpecSemanticError(f"macro version {definition.version} does not exist", definition.span,
                                     hint="version 1 searches skip inputs; version 2 searches cell types per depth")
@@ -409,6 +433,44 @@ class _Lowerer:
         genotype = lower_genotype(self.defs["genotype"][name], self)
         self.program.genotypes.store(name, genotype)
         return genotype
+
+
+def check_inputs(cell: str, inputs: tuple[str, ...], span) -> None:
+    """A cell reads two states (the outputs of the two previous cells) or one (the previous
+    cell's, as NAS-Bench-201 cells do)."""
+    if len(inputs) not in (1, 2):
+        raise SpecSemanticError(f"cell `{cell}` has {len(inputs)} input{'s' if len(inputs) != 1 else ''}; "
+                                "a cell reads two (the outputs of the two previous cells) or one (the "
+                                "previous cell's output)", span, hint="write `inputs c0, c1` or `inputs c0`")
+    if len(inputs) == 2 and inputs[0] == inputs[1]:
+        raise SpecSemanticError(f"cell `{cell}` names the input `{inputs[0]}` twice", span)
+
+
+# (statement type, attribute, what it is, smallest, largest)
+_NETWORK_SIZES = (
+    (S.Cells, "count", "cells", 1, MAX_CELLS),
+    (S.Channels, "count", "channels", 1, MAX_CHANNELS),
+    (S.Classes, "count", "classes", 1, MAX_CLASSES),
+)
+
+
+def _check_network_sizes(body) -> None:
+    """Every size of a network within its documented limit, before any is used."""
+    for stmt in body:
+        for kind, attribute, what, low, high in _NETWORK_SIZES:
+            if isinstance(stmt, kind):
+                value = getattr(stmt, attribute)
+                if not low <= value <= high:
+                    raise SpecSemanticError(f"{value:,} {what} is outside the limits {low}..{high:,}", stmt.span,
+                                            hint="see docs/limits.md")
+        if isinstance(stmt, S.InputShape):
+            channels, height, width = stmt.shape
+            if not 1 <= channels <= MAX_INPUT_CHANNELS:
+                raise SpecSemanticError(f"an input of {channels:,} channels is outside the limits "
+                                        f"1..{MAX_INPUT_CHANNELS:,}", stmt.span, hint="see docs/limits.md")
+            if not (1 <= height <= MAX_RESOLUTION and 1 <= width <= MAX_RESOLUTION):
+                raise SpecSemanticError(f"an input of {height:,}x{width:,} pixels is outside the limits "
+                                        f"1..{MAX_RESOLUTION} per side", stmt.span, hint="see docs/limits.md")
 
 
 def _zero_config(config: str, span) -> str:
@@ -451,13 +513,10 @@ def header_span(span):
     the caret underlines the header rather than one character."""
     if span is None or not span.known or span.end_line == span.line:
         return span
-    text = SOURCES.get(span.file)
-    if text is None:
+    line = source_line(span.file, span.line)
+    if line is None:
         return span
-    lines = text.splitlines()
-    if not 0 < span.line <= len(lines):
-        return span
-    header = lines[span.line - 1][span.column - 1:].split("#")[0].rstrip()
+    header = line[span.column - 1:].split("#")[0].rstrip()
     if header.endswith("{"):
         header = header[:-1].rstrip()
     if not header:

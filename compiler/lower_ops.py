@@ -15,6 +15,8 @@ from typing import Mapping
 from genolang.errors import GenolangError, Span, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 
+from genolang.limits import MAX_REFERENCE_DEPTH
+
 from . import ir
 from .primitives import PRIMITIVES, REQUIRED
 
@@ -40,6 +42,7 @@ class OpLowering:
     def __init__(self, ops: Mapping[str, S.OpDef]):
         self.ops = ops
         self._fingerprint = tuple(sorted((name, id(d)) for name, d in ops.items()))
+        self._depths: dict[str, int] = {}
 
     # -- public
     def instantiate(self, call: S.Expr, label: str | None = None) -> ir.OpImpl:
@@ -73,6 +76,21 @@ class OpLowering:
                 env[p.name] = self._value(p.default, {}, op.name)
         self._body(op, env, 1, (op.name,))
         self._body(op, env, 2, (op.name,))
+
+    def depth(self, name: str, visiting: frozenset = frozenset()) -> int:
+        """How many levels of ops calling ops inlining ``name`` takes (1: it calls none),
+        memoised and cut off past the limit, so that a long chain costs linear time."""
+        if name in self._depths:
+            return self._depths[name]
+        if name in visiting or len(visiting) > MAX_REFERENCE_DEPTH:
+            return len(visiting)        # a cycle is reported by _inline with its path
+        op = self.ops[name]
+        callees = {c for c in _called(op.body) | (_called(op.stride2) if op.stride2 is not None else set())
+                   if c in self.ops}
+        depth = 1 + max((self.depth(c, visiting | {name}) for c in callees), default=0)
+        if not visiting or depth > MAX_REFERENCE_DEPTH:
+            self._depths[name] = depth
+        return depth
 
     # -- expressions
     def _body(self, op: S.OpDef, env: dict, stride_mode: int, stack: tuple[str, ...]) -> ir.OpExpr:
@@ -133,6 +151,12 @@ class OpLowering:
                                       notes=[(f"`{call.name}` is defined here", op.span)])
             error.cycle = ("op", frozenset(stack[stack.index(call.name):]))   # reported once per cycle
             raise error
+        if len(stack) + self.depth(call.name) > MAX_REFERENCE_DEPTH:
+            top_name = stack[0] if stack else call.name
+            top = self.ops.get(top_name)
+            raise SpecSemanticError(f"operation `{top_name}` calls ops through more than {MAX_REFERENCE_DEPTH} "
+                                    "levels", _header(top.span) if top is not None else call.span,
+                                    hint="define it from fewer intermediate ops (see docs/limits.md)")
         params = {p.name: p for p in op.params or ()}
         bound: dict[str, object] = {}
         stride_binding = None
@@ -199,24 +223,47 @@ class OpLowering:
                                     hint=did_you_mean(value.id, list(env) + list(FREE_SYMBOLS))
                                     or "names in arguments are the op's parameters, `C` (channels) and `s` (stride)")
         if isinstance(value, S.Neg):
-            return _fold(ir.BinOp("-", 0, self._value(value.operand, env, where)))
+            return _fold(ir.BinOp("-", 0, self._value(value.operand, env, where)), value.span)
         if isinstance(value, S.BinOp):
             return _fold(ir.BinOp(value.op, self._value(value.left, env, where),
-                                  self._value(value.right, env, where)))
+                                  self._value(value.right, env, where)), value.span)
         if isinstance(value, (S.TupleV, S.ListV)):
             return tuple(self._value(v, env, where) for v in value.items)
         raise SpecSemanticError(f"unsupported value in `{where}`", getattr(value, "span", None))
 
 
-def _fold(expr: ir.BinOp) -> ir.Value:
-    """Constant-fold arithmetic on literals; keep it symbolic when a free symbol is involved."""
-    if isinstance(expr.left, (int, float)) and isinstance(expr.right, (int, float)) \
-            and not isinstance(expr.left, bool) and not isinstance(expr.right, bool):
-        try:
-            return ir.evaluate(expr, {})
-        except ZeroDivisionError:
-            return expr
-    return expr
+def _called(expr: S.Expr) -> set[str]:
+    """Names of every op an expression calls (combinator branches included)."""
+    out: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, S.Chain):
+            stack.extend(node.parts)
+        elif isinstance(node, S.Call):
+            out.add(node.name)
+            stack.extend(a for a in node.args if isinstance(a, (S.Call, S.Chain)))
+    return out
+
+
+def _header(span: Span) -> Span:
+    """The first line of a definition's span (the caret then underlines `op name = ...`)."""
+    if span is None or not span.known or span.end_line == span.line:
+        return span
+    return Span(span.file, span.line, span.column, span.line, span.column + 2)
+
+
+def _fold(expr: ir.BinOp, span: Span | None = None) -> ir.Value:
+    """Constant-fold arithmetic on literals; keep it symbolic when a free symbol is involved.
+    A fold that fails (division by zero, a string too long) is an error at ``span``."""
+    if isinstance(expr.left, (ir.Sym, ir.BinOp)) or isinstance(expr.right, (ir.Sym, ir.BinOp)):
+        return expr
+    if isinstance(expr.left, tuple) or isinstance(expr.right, tuple):
+        return expr
+    try:
+        return ir.evaluate(expr, {})
+    except GenolangError as exc:
+        raise SpecSemanticError(exc.message, span, hint=exc.hint) from None
 
 
 def _literal(value: S.Value) -> object:

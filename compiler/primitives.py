@@ -1,18 +1,19 @@
 """The catalogue of primitive layers, and the builder of op expressions.
 
-Every primitive has a parameter schema (names and defaults), a shape rule
-``(c, h, w, args) -> (c, h, w)`` and a builder ``(c_in, args, affine) -> nn.Module``.
-Op expressions (:class:`~genolang.compiler.ir.Prim` and the combinators) are built with the
-free symbols ``C`` and ``s`` bound by an environment such as ``{"C": 16, "s": 2}``.
+Every primitive has a parameter schema (names and defaults) and a shape rule
+``(c, h, w, args) -> (c, h, w)``; its builder ``(c_in, args, affine) -> nn.Module`` lives in
+:mod:`.layers`, the only part that needs torch. Op expressions (:class:`~genolang.compiler.ir.Prim`
+and the combinators) are evaluated with the free symbols ``C`` and ``s`` bound by an
+environment such as ``{"C": 16, "s": 2}``.
 
-Shape rules run without building anything, so the shape pass (:mod:`.shapes`) can check a
-whole network before a single weight is allocated. Builders trust the shape rules: a shape
-error is always found by :func:`expr_shape` first.
+Shape rules run without building anything (and without importing torch), so the shape pass
+(:mod:`.shapes`) and ``geno check`` can check a whole network before a single weight is
+allocated. Builders trust the shape rules: a shape error is always found by
+:func:`expr_shape` first.
 
 Example:
     >>> from genolang.compiler.ir import Prim, Seq, Sym
     >>> op = Seq((Prim("relu"), Prim("conv", (("k", 3), ("stride", Sym("s"))))))
-    >>> module, c_out = build_expr(op, 8, {"C": 16, "s": 2}, affine=True)
     >>> expr_shape(op, (8, 32, 32), {"C": 16, "s": 2})
     (16, 16, 16)
 """
@@ -23,11 +24,6 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from genolang.compiler.dwconv import DepthwiseConv2d
 from genolang.compiler.ir import (
     Concat, OpExpr, Prim, Residual, Seq, Sum, Sym, evaluate,
 )
@@ -35,7 +31,7 @@ from genolang.errors import CompileError, Span, did_you_mean
 
 __all__ = [
     "PrimitiveDef", "PRIMITIVES", "REQUIRED", "register_primitive", "bind_args",
-    "expr_shape", "build_expr", "is_identity", "is_prim", "Shape",
+    "expr_shape", "bound", "keeps_shape", "PROBE", "is_identity", "is_prim", "Shape", "conv_padding", "conv_geometry",
 ]
 
 Shape = tuple[int, int, int]            # (channels, height, width) of one sample
@@ -57,7 +53,7 @@ class PrimitiveDef:
     name: str
     params: tuple[tuple[str, object], ...]
     shape: Callable[[int, int, int, Args], Shape]
-    build: Callable[[int, Args, bool], nn.Module]
+    build: Callable | None = None    # (c_in, args, affine) -> nn.Module; None: see .layers
     doc: str = ""
 
 
@@ -65,9 +61,12 @@ PRIMITIVES: dict[str, PrimitiveDef] = {}
 
 
 def register_primitive(name: str, params: Mapping[str, object] | None = None, doc: str = ""):
-    """Decorator pair: ``register_primitive(name, params)(shape_rule, builder)``."""
+    """Decorator pair: ``register_primitive(name, params)(shape_rule, builder)``.
 
-    def register(shape: Callable, build: Callable) -> PrimitiveDef:
+    The builder may be left out when :data:`.layers.BUILDERS` has one for ``name`` (the
+    built-in primitives), so that registering a primitive needs no torch."""
+
+    def register(shape: Callable, build: Callable | None = None) -> PrimitiveDef:
         if name in PRIMITIVES:
             raise ValueError(f"primitive `{name}` registered twice")
         definition = PrimitiveDef(name, tuple((params or {}).items()), shape, build, doc)
@@ -153,102 +152,6 @@ def _check_positive(shape: Shape, name: str, span: Span) -> Shape:
     return shape
 
 
-# ----------------------------------------------------------------------------- modules
-
-
-class Zero(nn.Module):
-    """Zeros shaped like the strided input; allocates, never convolves."""
-
-    def __init__(self, stride: int):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s = self.stride
-        return x.new_zeros(n, c, (h + s - 1) // s, (w + s - 1) // s)
-
-
-class RandomOp(nn.Module):
-    """U[0, 1) noise shaped like the strided input, fresh on every call (ICDARTS V2-V4)."""
-
-    def __init__(self, stride: int):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s = self.stride
-        return torch.rand(n, c, (h + s - 1) // s, (w + s - 1) // s, device=x.device, dtype=x.dtype)
-
-
-class Subsample(nn.Module):
-    def __init__(self, stride: int):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, ::self.stride, ::self.stride]
-
-
-class FactorizedReduce(nn.Module):
-    """DARTS FactorizedReduce: halve the resolution with two offset 1x1 stride-2 convs."""
-
-    def __init__(self, c_in: int, c_out: int, affine: bool):
-        super().__init__()
-        self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=affine)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
-
-
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels: int, hidden: int):
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, hidden, 1, bias=True)
-        self.expand = nn.Conv2d(hidden, channels, 1, bias=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = x.mean((2, 3), keepdim=True)
-        scale = torch.sigmoid(self.expand(F.silu(self.reduce(scale))))
-        return x * scale
-
-
-class Resize(nn.Module):
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, size=(self.size, self.size), mode="area")
-
-
-class ResidualAdd(nn.Module):
-    def __init__(self, body: nn.Module):
-        super().__init__()
-        self.body = body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
-class SumBranches(nn.ModuleList):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self[0](x)
-        for branch in self[1:]:
-            out = out + branch(x)
-        return out
-
-
-class ConcatBranches(nn.ModuleList):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([branch(x) for branch in self], dim=1)
-
-
 # ----------------------------------------------------------------------------- the catalogue
 
 
@@ -256,23 +159,15 @@ def _same(c: int, h: int, w: int, args: Args) -> Shape:
     return c, h, w
 
 
-def _activation(name: str, factory: Callable[[Args], nn.Module]) -> None:
-    register_primitive(name, doc="activation, shape-preserving")(_same, lambda c, a, affine: factory(a))
+for _name in ("relu", "relu6", "silu", "sigmoid", "tanh"):
+    register_primitive(_name, doc="activation, shape-preserving")(_same)
+register_primitive("leaky_relu", {"slope": 0.01}, "activation")(_same)
+register_primitive("bn", {}, "BatchNorm2d; affine from the build context")(_same)
+register_primitive("identity", {}, "x")(_same)
 
 
-_activation("relu", lambda a: nn.ReLU(inplace=False))
-_activation("relu6", lambda a: nn.ReLU6(inplace=False))
-_activation("silu", lambda a: nn.SiLU(inplace=False))
-_activation("sigmoid", lambda a: nn.Sigmoid())
-_activation("tanh", lambda a: nn.Tanh())
-register_primitive("leaky_relu", {"slope": 0.01}, "activation")(
-    _same, lambda c, a, affine: nn.LeakyReLU(float(a["slope"]), inplace=False))
-register_primitive("bn", {}, "BatchNorm2d; affine from the build context")(
-    _same, lambda c, a, affine: nn.BatchNorm2d(c, affine=affine))
-register_primitive("identity", {}, "x")(_same, lambda c, a, affine: nn.Identity())
-
-
-def _conv_geometry(args: Args, span: Span) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+def conv_geometry(args: Args, span: Span) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(kernel, stride, dilation) of a conv's arguments, each as an (h, w) pair."""
     k = _pair(args["k"], "k", span)
     stride = _pair(args["stride"], "stride", span)
     dilation = _pair(args["dilation"], "dilation", span)
@@ -281,53 +176,46 @@ def _conv_geometry(args: Args, span: Span) -> tuple[tuple[int, int], tuple[int, 
     return k, stride, dilation
 
 
+def conv_padding(k: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    """'same' padding of a conv (exact for odd kernels)."""
+    return tuple(d * (kk - 1) // 2 for kk, d in zip(k, dilation))
+
+
 def _conv_shape(c: int, h: int, w: int, args: Args) -> Shape:
-    k, stride, dilation = _conv_geometry(args, args["_span"])
+    k, stride, dilation = conv_geometry(args, args["_span"])
     out = _positive_int(args, "out", args["_span"])
     groups = _positive_int(args, "groups", args["_span"])
     if c % groups or out % groups:
         raise CompileError(f"conv groups={groups} must divide its input ({c}) and output ({out}) channels",
                            args["_span"])
-    pad = tuple(d * (kk - 1) // 2 for kk, d in zip(k, dilation))
+    pad = conv_padding(k, dilation)
     return (out, _conv_out(h, k[0], stride[0], dilation[0], pad[0]),
             _conv_out(w, k[1], stride[1], dilation[1], pad[1]))
 
 
-def _conv_build(c: int, args: Args, affine: bool) -> nn.Module:
-    k, stride, dilation = _conv_geometry(args, args["_span"])
-    pad = tuple(d * (kk - 1) // 2 for kk, d in zip(k, dilation))
-    out, groups = int(args["out"]), int(args["groups"])
-    if (groups == c == out and k[0] == k[1] and k[0] > 1 and stride[0] == stride[1]
-            and dilation[0] == dilation[1]):
-        # same module and parameters as nn.Conv2d; faster kernels on CPU (see .dwconv)
-        return DepthwiseConv2d(c, k[0], stride=stride[0], dilation=dilation[0])
-    return nn.Conv2d(c, out, k, stride=stride, padding=pad, dilation=dilation,
-                     groups=groups, bias=False)
-
-
 register_primitive("conv", {"k": REQUIRED, "out": Sym("C"), "stride": 1, "dilation": 1, "groups": 1},
-                   "Conv2d without bias, 'same' padding")(_conv_shape, _conv_build)
+                   "Conv2d without bias, 'same' padding")(_conv_shape)
 
 
-def _dw_args(c: int, args: Args) -> Args:
+def dw_args(c: int, args: Args) -> Args:
+    """A depthwise conv's arguments as a conv's."""
     return {**args, "out": c, "groups": c}
 
 
 register_primitive("dwconv", {"k": REQUIRED, "stride": 1, "dilation": 1}, "depthwise Conv2d")(
-    lambda c, h, w, a: _conv_shape(c, h, w, _dw_args(c, a)),
-    lambda c, a, affine: _conv_build(c, _dw_args(c, a), affine))
+    lambda c, h, w, a: _conv_shape(c, h, w, dw_args(c, a)))
 
 
-def _pw_args(args: Args) -> Args:
+def pw_args(args: Args) -> Args:
+    """A pointwise conv's arguments as a conv's."""
     return {**args, "k": 1, "dilation": 1, "groups": 1}
 
 
 register_primitive("pwconv", {"out": Sym("C"), "stride": 1}, "1x1 Conv2d without bias")(
-    lambda c, h, w, a: _conv_shape(c, h, w, _pw_args(a)),
-    lambda c, a, affine: _conv_build(c, _pw_args(a), affine))
+    lambda c, h, w, a: _conv_shape(c, h, w, pw_args(a)))
 
 
-def _pool_pad(args: Args) -> int:
+def pool_pad(args: Args) -> int:
     """``pad`` of a pool: k//2 by default, else an integer from 0 to k//2."""
     k, pad = int(args["k"]), args["pad"]
     if pad is None:
@@ -341,16 +229,13 @@ def _pool_pad(args: Args) -> int:
 def _pool_shape(c: int, h: int, w: int, args: Args) -> Shape:
     k = _positive_int(args, "k", args["_span"])
     s = _positive_int(args, "stride", args["_span"])
-    pad = _pool_pad(args)
+    pad = pool_pad(args)
     return _check_positive((c, _conv_out(h, k, s, 1, pad), _conv_out(w, k, s, 1, pad)), "pool", args["_span"])
 
 
-register_primitive("max_pool", {"k": 3, "stride": 1, "pad": None}, "MaxPool2d, pad k//2 unless given")(
-    _pool_shape, lambda c, a, affine: nn.MaxPool2d(int(a["k"]), int(a["stride"]), _pool_pad(a)))
+register_primitive("max_pool", {"k": 3, "stride": 1, "pad": None}, "MaxPool2d, pad k//2 unless given")(_pool_shape)
 register_primitive("avg_pool", {"k": 3, "stride": 1, "pad": None},
-                   "AvgPool2d, pad k//2 unless given, count_include_pad=False")(
-    _pool_shape, lambda c, a, affine: nn.AvgPool2d(int(a["k"]), int(a["stride"]), _pool_pad(a),
-                                                   count_include_pad=False))
+                   "AvgPool2d, pad k//2 unless given, count_include_pad=False")(_pool_shape)
 
 
 def _strided_shape(c: int, h: int, w: int, args: Args) -> Shape:
@@ -358,12 +243,9 @@ def _strided_shape(c: int, h: int, w: int, args: Args) -> Shape:
     return c, _strided(h, s), _strided(w, s)
 
 
-register_primitive("zero", {"stride": 1}, "zeros of the strided input's shape")(
-    _strided_shape, lambda c, a, affine: Zero(int(a["stride"])))
-register_primitive("random", {"stride": 1}, "U[0,1) of the strided input's shape, fresh every call")(
-    _strided_shape, lambda c, a, affine: RandomOp(int(a["stride"])))
-register_primitive("subsample", {"stride": 2}, "x[:, :, ::s, ::s]")(
-    _strided_shape, lambda c, a, affine: Subsample(int(a["stride"])))
+register_primitive("zero", {"stride": 1}, "zeros of the strided input's shape")(_strided_shape)
+register_primitive("random", {"stride": 1}, "U[0,1) of the strided input's shape, fresh every call")(_strided_shape)
+register_primitive("subsample", {"stride": 2}, "x[:, :, ::s, ::s]")(_strided_shape)
 
 
 def _fr_shape(c: int, h: int, w: int, args: Args) -> Shape:
@@ -377,16 +259,8 @@ def _fr_shape(c: int, h: int, w: int, args: Args) -> Shape:
     return out, h // 2, w // 2
 
 
-register_primitive("factorized_reduce", {"out": Sym("C")}, "DARTS FactorizedReduce (stride 2)")(
-    _fr_shape, lambda c, a, affine: FactorizedReduce(c, int(a["out"]), affine))
-
-
-def _se_build(c: int, args: Args, affine: bool) -> nn.Module:
-    hidden = max(1, int(float(args["base"]) * float(args["ratio"])))
-    return SqueezeExcite(c, hidden)
-
-
-register_primitive("se", {"ratio": 0.25, "base": Sym("C")}, "squeeze-excitation")(_same, _se_build)
+register_primitive("factorized_reduce", {"out": Sym("C")}, "DARTS FactorizedReduce (stride 2)")(_fr_shape)
+register_primitive("se", {"ratio": 0.25, "base": Sym("C")}, "squeeze-excitation")(_same)
 
 
 def _resize_shape(c: int, h: int, w: int, args: Args) -> Shape:
@@ -394,8 +268,7 @@ def _resize_shape(c: int, h: int, w: int, args: Args) -> Shape:
     return c, size, size
 
 
-register_primitive("resize", {"size": REQUIRED}, "area interpolation to size x size")(
-    _resize_shape, lambda c, a, affine: Resize(int(a["size"])))
+register_primitive("resize", {"size": REQUIRED}, "area interpolation to size x size")(_resize_shape)
 
 
 # ----------------------------------------------------------------------------- expressions
@@ -440,41 +313,29 @@ def expr_shape(expr: OpExpr, shape: Shape, env: Mapping[str, int]) -> Shape:
 
 # Resolution used to decide statically whether a residual body keeps the shape: any size
 # that every stride divides; the shape rules are resolution-independent apart from that.
-_PROBE = 64
+PROBE = 64
 
 
-def _keeps_shape(expr: OpExpr, c_in: int, env: Mapping[str, int]) -> bool:
-    return expr_shape(expr, (c_in, _PROBE, _PROBE), env) == (c_in, _PROBE, _PROBE)
+def keeps_shape(expr: OpExpr, c_in: int, env: Mapping[str, int]) -> bool:
+    return expr_shape(expr, (c_in, PROBE, PROBE), env) == (c_in, PROBE, PROBE)
 
 
-def build_expr(expr: OpExpr, c_in: int, env: Mapping[str, int], affine: bool) -> tuple[nn.Module, int]:
-    """Build ``expr`` for ``c_in`` input channels; returns the module and its output channels.
+def bound(prim: Prim, env: Mapping[str, int]) -> tuple[PrimitiveDef, Args]:
+    """A primitive's definition and its checked, evaluated arguments (with ``_span``)."""
+    return _bound(prim, env)
 
-    ``Residual`` adds its input only when the body keeps the shape (stride 1, same
-    channels); otherwise it is the body alone (the MBConv convention). A ``Seq`` becomes an
-    ``nn.Sequential`` so parameter names are ``<index>.<name>``, stable across builds.
-    """
-    if isinstance(expr, Prim):
-        definition, args = _bound(expr, env)
-        c_out = definition.shape(c_in, _PROBE, _PROBE, args)[0]
-        return definition.build(c_in, args, affine), c_out
-    if isinstance(expr, Seq):
-        modules = []
-        c = c_in
-        for part in expr.parts:
-            module, c = build_expr(part, c, env, affine)
-            modules.append(module)
-        return nn.Sequential(*modules), c
-    if isinstance(expr, Residual):
-        body, c_out = build_expr(expr.body, c_in, env, affine)
-        return (ResidualAdd(body) if _keeps_shape(expr.body, c_in, env) else body), c_out
-    if isinstance(expr, (Sum, Concat)):
-        built = [build_expr(part, c_in, env, affine) for part in expr.parts]
-        modules = [m for m, _ in built]
-        if isinstance(expr, Sum):
-            return SumBranches(modules), built[0][1]
-        return ConcatBranches(modules), sum(c for _, c in built)
-    raise CompileError(f"not an operation expression: {expr!r}")
+
+# The module side (torch) lives in .layers; these names are still importable from here.
+_LAYER_NAMES = ("build_expr", "Zero", "RandomOp", "Subsample", "FactorizedReduce", "SqueezeExcite", "Resize",
+                "ResidualAdd", "SumBranches", "ConcatBranches")
+
+
+def __getattr__(name: str):
+    if name in _LAYER_NAMES:
+        from genolang.compiler import layers
+
+        return getattr(layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _span_of(expr: OpExpr) -> Span | None:

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Mapping, Union
 
 from genolang.compiler.ir import CellSpec, GenoCell, NetworkTemplate, OpExpr, OpImpl, Slot
-from genolang.compiler.build.heads import head_resolution_ok, HEAD_MIN_RESOLUTION
-from genolang.compiler.build.ops import candidate_ops, edge_stride
+from genolang.compiler.edges import candidate_ops, edge_stride
+from genolang.compiler.head_geometry import HEAD_MIN_RESOLUTION, head_resolution_ok
 from genolang.compiler.primitives import expr_shape
 from genolang.errors import CompileError, Span, did_you_mean
 

@@ -29,7 +29,7 @@ __all__ = ["NetworkSummary", "build_network", "summarize", "summary", "format_su
            "activation_bytes"]
 
 SIDE_HEADS = ("aux_head.", "distill_heads.")
-_PROBE_BATCH = 8
+PROBE_BATCH = 8                     # the batch a summary measures activations at
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapp
     mult_adds = count_mult_adds(net, example)
     act = 0
     if activations:
-        probe = min(batch, _PROBE_BATCH) if batch > 1 else 2     # BN needs 2 samples in training
+        probe = min(batch, PROBE_BATCH) if batch > 1 else 2     # BN needs 2 samples in training
         act = activation_bytes(net, torch.randn(probe, *template.input_shape)) * batch // probe
     kind = "search" if arch else "discrete"
     return NetworkSummary(template.name, kind, params, params_with_heads, sum(p.numel() for p in net.parameters()

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.exceptions import VisitError
 
 from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, remember_source
+from genolang.limits import MAX_SYNTAX_DEPTH
 
 from . import syntax as S
 from .printer import COMMENT_GAP
+from .reading import read_spec, strip_bom
 from .transform import ToAst
 
 GRAMMAR = Path(__file__).with_name("geno.lark")
@@ -47,6 +50,7 @@ def parse(text: str, file: str = "<string>") -> S.Module:
     After a syntax error the parser resumes at the next top-level definition, so each broken
     definition is reported once and no error is a knock-on effect of an earlier one.
     """
+    text = strip_bom(text)
     remember_source(file, text)
     # The parse allocates many small objects and frees none: pausing the cyclic GC keeps the
     # time linear in the file size (otherwise each GC pass rescans the growing tree).
@@ -79,11 +83,29 @@ def _parse(text: str, file: str) -> S.Module:
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(_dedupe(errors))
     comments = sorted(_comments, key=lambda t: (t.line, t.column))
+    _check_depth(tree, file)
     try:
         module = ToAst(file).transform(tree)
     except VisitError as exc:
         raise exc.orig_exc from None
     return _attach_comments(module, comments, text)
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    """Refuse a syntax tree deeper than MAX_SYNTAX_DEPTH (walked without recursion), at the
+    first place that is too deep: every later pass recurses over the tree."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_SYNTAX_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", 0) or 0
+            column = getattr(meta, "column", 0) or 0
+            raise SpecSyntaxError(f"this is nested too deeply (more than {MAX_SYNTAX_DEPTH} levels)",
+                                  Span(file, line, column, line, column + 1),
+                                  hint="split the expression: define the inner part as its own `op` "
+                                       "(see docs/limits.md)")
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _blank_until_next_definition(text: str, error_line: int) -> str | None:
@@ -122,25 +144,18 @@ _FILE_CACHE: dict[tuple[str, int, int], S.Module] = {}
 
 
 def parse_file(path: str | Path) -> S.Module:
+    """Parse a spec file (see :func:`.reading.read_spec` for what is refused before reading)."""
     path = Path(path)
     try:
-        stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key in _FILE_CACHE:
-            remember_source(str(path), path.read_text(encoding="utf-8")) if str(path) not in _sources() else None
-            return _FILE_CACHE[key]
-    except OSError:
+        info = path.stat()
+        key = (str(path), info.st_mtime_ns, info.st_size)
+    except (OSError, ValueError):
         key = None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecSyntaxError(f"no such spec file: {path}", hint="check the path") from None
-    except IsADirectoryError:
-        raise SpecSyntaxError(f"{path} is a folder, not a spec file",
-                              hint="pass a .geno file, or use `geno fmt` on a folder") from None
-    except UnicodeDecodeError:
-        raise SpecSyntaxError(f"{path} is not UTF-8 text", hint="spec files are UTF-8 text") from None
-    module = parse(text, str(path))
+    if key is not None and key in _FILE_CACHE:
+        if str(path) not in _sources():
+            remember_source(str(path), read_spec(path))
+        return _FILE_CACHE[key]
+    module = parse(read_spec(path), str(path))
     if key is not None:
         if len(_FILE_CACHE) > 512:
             _FILE_CACHE.clear()
@@ -258,31 +273,44 @@ class _Comments:
 
     def __init__(self, tokens: list[Token], text: str = ""):
         self.items = [(t.line, str(t)[1:].strip()) for t in tokens]
+        self.lines = [line for line, _ in self.items]
         self.taken = [False] * len(self.items)
+        self.first = 0          # every comment before this index is taken: statements come in line order
         self.blank = {i for i, line in enumerate(text.split("\n"), start=1) if not line.strip()}
 
     def _gap(self, a: int, b: int) -> bool:
         return any(n in self.blank for n in range(a + 1, b))
 
+    def _advance(self) -> None:
+        while self.first < len(self.items) and self.taken[self.first]:
+            self.first += 1
+
     def before(self, line: int) -> tuple[str, ...]:
         out: list[str] = []
         prev = None
-        for i, (cline, text) in enumerate(self.items):
-            if not self.taken[i] and cline < line:
+        i = self.first
+        while i < len(self.items) and self.items[i][0] < line:
+            if not self.taken[i]:
+                cline, text = self.items[i]
                 self.taken[i] = True
                 if prev is not None and self._gap(prev, cline):
                     out.append(COMMENT_GAP)
                 out.append(text)
                 prev = cline
+            i += 1
+        self._advance()
         if prev is not None and self._gap(prev, line):
             out.append(COMMENT_GAP)
         return tuple(out)
 
     def on(self, line: int) -> str | None:
-        for i, (cline, text) in enumerate(self.items):
-            if not self.taken[i] and cline == line:
+        i = bisect_left(self.lines, line, self.first)
+        while i < len(self.items) and self.items[i][0] == line:
+            if not self.taken[i]:
                 self.taken[i] = True
-                return text
+                self._advance()
+                return self.items[i][1]
+            i += 1
         return None
 
     def rest(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
 from genolang.errors import Span, SpecSyntaxError
+from genolang.limits import MAX_INT_DIGITS
 
 from . import syntax as S
 
@@ -49,7 +50,16 @@ class ToAst(Transformer):
 
     # -- values
     def int_v(self, meta, c):
-        return S.Num(int(c[0]), span=self._tok(c[0]))
+        return S.Num(self._int(c[0]), span=self._tok(c[0]))
+
+    def _int(self, token: Token, text: str | None = None) -> int:
+        """An integer literal (``text``, else the token), refused past MAX_INT_DIGITS: int() of a
+        huge literal is slow, and refused by Python past 4300 digits."""
+        text = str(token) if text is None else text
+        if len(text) > MAX_INT_DIGITS:
+            raise SpecSyntaxError(f"this integer has {len(text)} digits; the limit is {MAX_INT_DIGITS}",
+                                  self._tok(token), hint="see docs/limits.md")
+        return int(text)
 
     def float_v(self, meta, c):
         return S.Num(float(c[0]), span=self._tok(c[0]))
@@ -117,10 +127,10 @@ class ToAst(Transformer):
         return tuple(p for p in c if p is not None)
 
     def stride2(self, meta, c):
-        if int(c[0]) != 2:
+        if self._int(c[0]) != 2:
             raise SpecSyntaxError(f"an op has a stride-1 body and at most an `on stride 2` form, not `on stride {c[0]}`",
                                   self._tok(c[0]), hint="cells use strides 1 and 2 only; write `on stride 2 = ...`")
-        return (int(c[0]), c[1], self._tok(c[0]))
+        return (self._int(c[0]), c[1], self._tok(c[0]))
 
     def op_def(self, meta, c):
         name, rest = c[0], c[1:]
@@ -158,19 +168,19 @@ class ToAst(Transformer):
         return tuple(str(t) for t in c)
 
     def int_list(self, meta, c):
-        return tuple(int(t) for t in c)
+        return tuple(self._int(t) for t in c)
 
     def inputs(self, meta, c):
         return S.Inputs(names=c[0], span=self._s(meta))
 
     def nodes(self, meta, c):
-        return S.Nodes(count=int(c[0]), span=self._s(meta))
+        return S.Nodes(count=self._int(c[0]), span=self._s(meta))
 
     def edges(self, meta, c):
         return S.Edges(node=None if c[0] is None else str(c[0]), space=c[1], span=self._s(meta))
 
     def select(self, meta, c):
-        return S.Select(rule=str(c[0]), k=None if c[1] is None else int(c[1]), span=self._s(meta))
+        return S.Select(rule=str(c[0]), k=None if c[1] is None else self._int(c[1]), span=self._s(meta))
 
     def zero(self, meta, c):
         return S.Zero(config=str(c[0]), span=self._s(meta))
@@ -188,14 +198,14 @@ class ToAst(Transformer):
 
     # -- networks
     def input_shape(self, meta, c):
-        shape = tuple(int(p) for p in str(c[0]).split("x"))
+        shape = tuple(self._int(c[0], p) for p in str(c[0]).split("x"))
         return S.InputShape(shape=shape, span=self._s(meta))
 
     def classes(self, meta, c):
-        return S.Classes(count=int(c[0]), span=self._s(meta))
+        return S.Classes(count=self._int(c[0]), span=self._s(meta))
 
     def channels(self, meta, c):
-        return S.Channels(count=int(c[0]), span=self._s(meta))
+        return S.Channels(count=self._int(c[0]), span=self._s(meta))
 
     def stem(self, meta, c):
         return S.Stem(expr=c[0], span=self._s(meta))
@@ -205,10 +215,10 @@ class ToAst(Transformer):
 
     def cells(self, meta, c):
         count, reduce_at, cycle = c
-        return S.Cells(count=int(count), reduce_at=reduce_at or (), cycle=cycle or (), span=self._s(meta))
+        return S.Cells(count=self._int(count), reduce_at=reduce_at or (), cycle=cycle or (), span=self._s(meta))
 
     def replace(self, meta, c):
-        return S.Replace(index=int(c[0]), expr=c[1], span=self._s(meta))
+        return S.Replace(index=self._int(c[0]), expr=c[1], span=self._s(meta))
 
     def heads(self, meta, c):
         return S.Heads(after=c[0], span=self._s(meta))
@@ -217,7 +227,7 @@ class ToAst(Transformer):
         return S.Heads(after=(), span=self._s(meta))
 
     def aux(self, meta, c):
-        return S.Aux(after=int(c[0]), span=self._s(meta))
+        return S.Aux(after=self._int(c[0]), span=self._s(meta))
 
     def network_def(self, meta, c):
         return S.NetworkDef(name=str(c[0]), body=tuple(c[1:]), span=self._s(meta))
@@ -230,10 +240,10 @@ class ToAst(Transformer):
         return S.MacroTypes(names=c[0], span=self._s(meta))
 
     def macro_depth(self, meta, c):
-        return S.MacroDepth(depth=int(c[0]), span=self._s(meta))
+        return S.MacroDepth(depth=self._int(c[0]), span=self._s(meta))
 
     def macro_def(self, meta, c):
-        return S.MacroDef(name=str(c[0]), version=int(c[1]), body=tuple(c[2:]), span=self._s(meta))
+        return S.MacroDef(name=str(c[0]), version=self._int(c[1]), body=tuple(c[2:]), span=self._s(meta))
 
     # -- experiments
     def block(self, meta, c):

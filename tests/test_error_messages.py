@@ -22,8 +22,11 @@ CASES = sorted(GOLDEN.glob("*.geno"))
 
 
 def render(name: str) -> GenolangError:
+    """The error `geno check` reports for the file: loading, then the static passes."""
+    from genolang.compiler.verify import verify
+
     try:
-        genolang.load(name)
+        verify(genolang.load(name))
     except GenolangError as exc:
         return exc
     raise AssertionError(f"{name} loaded without an error")
@@ -49,7 +52,13 @@ def test_catalogue_covers_every_error_kind():
                  "cell_like_cycle", "genotype_node_cycle", "wrong_arity", "wrong_parameter_type",
                  "missing_required_parameter", "stride2_reduction", "genotype_not_in_space",
                  "unknown_zero_config", "experiment_unknown_setting", "experiment_wrong_type",
-                 "import_not_found", "import_cycle", "several_errors"):
+                 "import_not_found", "import_cycle", "several_errors", "several_errors_nested",
+                 "use_not_a_spec", "use_absolute_path", "limit_nodes", "limit_cells", "limit_channels",
+                 "limit_input_size", "limit_string", "limit_nesting", "limit_integer", "limit_op_chain",
+                 "limit_like_chain", "division_by_zero", "experiment_duplicate_setting",
+                 "experiment_duplicate_block", "experiment_not_finite", "experiment_torch_ranges",
+                 "experiment_unknown_space", "experiment_unknown_data_kind", "experiment_unknown_data_option",
+                 "shape_mismatch", "cell_three_inputs", "genotype_duplicate_edge", "genotype_unknown_label"):
         assert kind in names
     assert all(p.with_suffix(".txt").exists() for p in CASES)
 
@@ -71,6 +80,21 @@ def test_several_errors_come_as_one_group(monkeypatch):
     lines = [e.span.line for e in error.errors]
     assert lines == sorted(lines)
     assert error.render().endswith("4 errors found")
+
+
+def test_a_group_inside_a_group_is_counted_once(monkeypatch):
+    """An experiment's two validation errors and an error elsewhere: "3 errors found", once."""
+    monkeypatch.chdir(GOLDEN)
+    error = render("several_errors_nested.geno")
+    assert len(error.errors) == 3 and not any(isinstance(e, ErrorGroup) for e in error.errors)
+    text = error.render()
+    assert text.count("errors found") == 1 and text.endswith("3 errors found")
+
+
+def test_a_refused_use_never_shows_the_file(monkeypatch):
+    monkeypatch.chdir(GOLDEN)
+    secret = (GOLDEN / "several_errors.txt").read_text(encoding="utf-8").splitlines()[0]
+    assert secret not in render("use_not_a_spec.geno").render()
 
 
 def test_a_cycle_is_reported_once(monkeypatch):

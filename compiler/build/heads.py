@@ -10,22 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genolang.compiler.head_geometry import HEAD_MIN_RESOLUTION, POOL as _POOL, head_resolution_ok
+
 __all__ = ["SideHead", "distill_head", "aux_head", "Classifier", "head_resolution_ok", "HEAD_MIN_RESOLUTION"]
-
-_POOL = {"distill": (6, 2), "aux": (5, 3)}           # (kernel, stride)
-
-
-def _pooled(kind: str, size: int) -> int:
-    k, s = _POOL[kind]
-    return (size - k) // s + 1
-
-
-# Smallest input size at which the pooled map still fits the 2x2 conv.
-HEAD_MIN_RESOLUTION = {kind: next(n for n in range(1, 64) if _pooled(kind, n) >= 2) for kind in _POOL}
-
-
-def head_resolution_ok(kind: str, hw: tuple[int, int]) -> bool:
-    return min(hw) >= HEAD_MIN_RESOLUTION[kind]
 
 
 class SideHead(nn.Module):

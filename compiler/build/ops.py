@@ -13,72 +13,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genolang.compiler.ir import ZERO_CONFIGS, CellSpec, OpImpl, Prim, Seq, Sym
-from genolang.compiler.primitives import build_expr, is_identity, is_prim
+from genolang.compiler.edges import (  # noqa: F401  (re-exported: the builders' one import place)
+    RANDOM_OP, SPECIAL_OPS, ZERO_OP, candidate_ops, edge_stride, eval_edge_op, is_random_op, is_zero_op,
+    special_op_of,
+)
+from genolang.compiler.ir import OpImpl, Seq
+from genolang.compiler.layers import build_expr
+from genolang.compiler.primitives import is_identity, is_prim
 from genolang.errors import CompileError
 
 __all__ = [
     "ZERO_OP", "RANDOM_OP", "SPECIAL_OPS", "candidate_ops", "special_op_of", "edge_stride",
     "is_zero_op", "is_random_op", "eval_edge_op", "build_edge_op", "EdgeOp", "drop_path",
 ]
-
-ZERO_OP = OpImpl("zero", Prim("zero", (("stride", Sym("s")),)))
-RANDOM_OP = OpImpl("random", Prim("random", (("stride", Sym("s")),)))
-SPECIAL_OPS = {"zero": ZERO_OP, "random": RANDOM_OP}
-
-
-def _zero_config(name: str, span=None) -> dict[str, str | None]:
-    if name not in ZERO_CONFIGS:
-        raise CompileError(f"unknown zero configuration `{name}`", span,
-                           hint="one of " + ", ".join(ZERO_CONFIGS))
-    return ZERO_CONFIGS[name]
-
-
-def special_op_of(zero: str) -> str | None:
-    """Label of the op a zero configuration appends to every search edge (or None)."""
-    return _zero_config(zero)["search_op"]
-
-
-def candidate_ops(cell: CellSpec, node: str) -> tuple[tuple[str, OpImpl], ...]:
-    """The ops of every edge entering ``node`` of a search cell, in α column order.
-
-    The special op of the cell's zero configuration comes last, unless the space already
-    has an op with that label (then the user's own definition is used).
-    """
-    ops = cell.space_of(node).ops
-    special = _zero_config(cell.zero, cell.span)["search_op"]
-    if special is None or special in dict(ops):
-        return ops
-    return ops + ((special, SPECIAL_OPS[special]),)
-
-
-def edge_stride(reduction: bool, src: str, inputs: tuple[str, ...]) -> int:
-    """Stride 2 on the edges leaving a reduction cell's inputs, 1 elsewhere."""
-    return 2 if reduction and src in inputs else 1
-
-
-def is_zero_op(impl: OpImpl) -> bool:
-    return is_prim(impl.body, "zero")
-
-
-def is_random_op(impl: OpImpl) -> bool:
-    return is_prim(impl.body, "random")
-
-
-def eval_edge_op(impl: OpImpl, zero: str, phase: str) -> OpImpl | None:
-    """What a genotype edge becomes in an evaluation (``eval``) or retraining net.
-
-    Returns None when the edge is dropped (V0 ``exclude``: zero edges vanish), the zero op
-    where ``random`` is replaced by ``zero`` (V3 retraining, V4), else the op itself.
-    """
-    if phase not in ("eval", "retrain"):
-        raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
-    rule = _zero_config(zero)[phase]
-    if rule == "exclude" and is_zero_op(impl):
-        return None
-    if rule == "zero" and is_random_op(impl):
-        return ZERO_OP
-    return impl
 
 
 class EdgeOp(nn.Module):

@@ -45,26 +45,46 @@ class Span:
 
 
 # Source text of every file the parser has seen, so that an error raised in a late stage
-# can still show the line it points at. Filled by genolang.grammar.parse.
+# can still show the line it points at. Filled by genolang.grammar.parse. Only these texts
+# are ever quoted: an error about a file that is not a spec never shows its contents.
 SOURCES: dict[str, str] = {}
+# Line start offsets of each remembered text, computed once, so that rendering n errors
+# costs O(n) and not O(n x file size).
+_LINE_STARTS: dict[str, tuple[str, list[int]]] = {}
 
 
 def remember_source(file: str, text: str) -> None:
     SOURCES[file] = text
+    _LINE_STARTS.pop(file, None)
+
+
+def source_line(file: str, line: int) -> str | None:
+    """Line ``line`` (1-based) of a remembered source text, or None."""
+    text = SOURCES.get(file)
+    if text is None:
+        return None
+    cached = _LINE_STARTS.get(file)
+    if cached is None or cached[0] is not text:
+        starts = [0]
+        find = text.find
+        position = find("\n")
+        while position != -1:
+            starts.append(position + 1)
+            position = find("\n", position + 1)
+        cached = (text, starts)
+        _LINE_STARTS[file] = cached
+    starts = cached[1]
+    if not 0 < line <= len(starts):
+        return None
+    start = starts[line - 1]
+    end = starts[line] - 1 if line < len(starts) else len(text)
+    if start >= len(text) and line > 1:
+        return None
+    return text[start:end].rstrip("\r")
 
 
 def _source_line(span: Span) -> str | None:
-    text = SOURCES.get(span.file)
-    if text is None:
-        try:
-            with open(span.file, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError:
-            return None
-    lines = text.splitlines()
-    if 0 < span.line <= len(lines):
-        return lines[span.line - 1]
-    return None
+    return source_line(span.file, span.line)
 
 
 class GenolangError(Exception):
@@ -98,6 +118,11 @@ class GenolangError(Exception):
         return self.render()
 
 
+# Longest source line quoted whole; a longer one is shown as a window around the caret, so an
+# error in a one-line, megabyte-long spec prints a line, not the file.
+EXCERPT_WIDTH = 120
+
+
 def _excerpt(span: Span) -> list[str]:
     line = _source_line(span)
     if line is None:
@@ -105,8 +130,17 @@ def _excerpt(span: Span) -> list[str]:
     width = 1
     if span.end_line == span.line and span.end_column > span.column:
         width = span.end_column - span.column
+    column = max(span.column, 1)
+    if len(line) > EXCERPT_WIDTH:
+        start = max(0, column - 1 - EXCERPT_WIDTH // 2)
+        shown = line[start:start + EXCERPT_WIDTH]
+        prefix = "..." if start > 0 else ""
+        suffix = "..." if start + EXCERPT_WIDTH < len(line) else ""
+        line = prefix + shown + suffix
+        column = column - start + len(prefix)
+        width = max(1, min(width, len(shown) - (column - len(prefix) - 1)))
     gutter = f"{span.line:>4} | "
-    caret = " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width
+    caret = " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * width
     return [gutter + line, caret]
 
 
@@ -141,16 +175,24 @@ class RunError(GenolangError):
 
 
 class ErrorGroup(UserError):
-    """Several user errors reported at once."""
+    """Several user errors reported at once (a group inside a group is flattened, so the
+    count at the end is the number of errors)."""
 
     def __init__(self, errors: Iterable[GenolangError]):
-        self.errors = list(errors)
+        self.errors = []
+        for error in errors:
+            self.errors.extend(error.errors if isinstance(error, ErrorGroup) else [error])
         first = self.errors[0]
         super().__init__(first.message, first.span, first.hint)
 
     def render(self) -> str:
-        body = "\n\n".join(e.render() for e in self.errors)
+        from genolang.limits import MAX_REPORTED_ERRORS
+
+        shown = self.errors[:MAX_REPORTED_ERRORS]
+        body = "\n\n".join(e.render() for e in shown)
         count = len(self.errors)
+        if count > len(shown):
+            body += f"\n\n... and {count - len(shown)} more"
         return f"{body}\n\n{count} error{'s' if count != 1 else ''} found"
 
 

@@ -13,7 +13,10 @@ def spec_path(path: Path) -> Path:
     ``.geno``) that is neither is an error naming the closest packaged specs."""
     from genolang.compiler.load import library_names, library_spec
 
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:          # a name too long to stat, say: reading it reports the error, located
         return path
     packaged = library_spec(str(path))
     if packaged is not None:

@@ -194,11 +194,17 @@ def test_cell_without_edges_or_nodes():
 
 
 def test_custom_inputs_and_output():
-    p = load('use "spaces.geno"\ncell c {\n  inputs a, b, x\n  nodes 2\n  edges from darts\n'
+    p = load('use "spaces.geno"\ncell c {\n  inputs a, x\n  nodes 2\n  edges from darts\n'
              '  output concat(n1, x)\n}\n')
     cell = p.cells["c"]
-    assert cell.inputs == ("a", "b", "x") and cell.output == ("n1", "x")
-    assert cell.predecessors("n0") == ("a", "b", "x")
+    assert cell.inputs == ("a", "x") and cell.output == ("n1", "x")
+    assert cell.predecessors("n0") == ("a", "x")
+
+
+@pytest.mark.parametrize("inputs", ["a", "a, b, x", "a, a"])
+def test_a_cell_reads_exactly_two_distinct_inputs(inputs):
+    e = error_of(f'use "spaces.geno"\ncell c {{\n  inputs {inputs}\n  nodes 2\n  edges from darts\n}}\n')
+    assert (e.span.line, e.span.column) == (3, 3) and "input" in e.message
 
 
 def test_reduction_cell_checks_stride_2():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 
 from genolang.cli import app, report
 from genolang.errors import GenolangError
+
+ALLOW_PATH_HELP = "Also let `use` read .geno files in this folder (repeatable; see GENOLANG_PATH)."
 
 
 def spec_files(paths: List[Path]) -> list[Path]:
@@ -17,27 +19,44 @@ def spec_files(paths: List[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         path = spec_path(path)
-        if path.is_dir():
+        try:
+            folder = path.is_dir()
+        except OSError:         # a name too long, say: reading it reports the error
+            folder = False
+        if folder:
             out.extend(sorted(path.rglob("*.geno")))
         else:
             out.append(path)
     return out
 
 
+def allow_paths(folders: Optional[List[Path]]) -> None:
+    """Apply `--allow-path` options (the folders `use` may read besides the project)."""
+    from genolang.compiler.resolve import allow_path
+
+    for folder in folders or ():
+        allow_path(folder)
+
+
 @app.command()
 def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno), or packaged specs by name (icdarts/digits)."),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well.")) -> None:
-    """Parse and verify spec files: syntax, names, cycles, arity, types, strides, genotypes vs spaces.
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well."),
+          allow_path: Optional[List[Path]] = typer.Option(None, "--allow-path", help=ALLOW_PATH_HELP)) -> None:
+    """Parse and verify spec files: syntax, names, cycles, arity, types, strides, genotypes vs
+    spaces, and the shapes and data settings `geno compile` and `geno search` would check.
 
     Exits 0 when every file is clean, 2 when any has an error (each printed as
-    file:line:col with the source line, a caret and a hint).
+    file:line:col with the source line, a caret and a hint). Never builds a network.
     """
     from genolang.api import load
+    from genolang.compiler.verify import verify
 
+    allow_paths(allow_path)
     worst = 0
     for path in spec_files(paths):
         try:
             program = load(path)
+            verify(program)
             if not quiet:
                 counts = {k: len(program.local(k)) for k in ("op", "space", "cell", "network", "macro", "experiment", "genotype")}
                 summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items() if v)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from genolang.cli import app
+from genolang.cli.check import ALLOW_PATH_HELP, allow_paths
 
 
 def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
@@ -30,6 +31,28 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
     return t, cells
 
 
+def check_fits(template, cells, batch: int) -> None:
+    """Refuse, with the figure, a network that would not fit in memory here (estimated from
+    its shapes before anything is allocated)."""
+    from genolang.compiler.estimate import estimate_network
+    from genolang.compiler.ir import Genotype
+    from genolang.compiler.shapes import plan_network
+    from genolang.errors import CompileError
+    from genolang.limits import network_memory_budget
+
+    if isinstance(cells, Genotype):
+        if cells.macro is not None:      # macro networks are planned by their own builder
+            return
+        cells = dict(cells.cells)
+    estimate = estimate_network(plan_network(template, cells), batch)
+    budget = network_memory_budget()
+    if estimate.bytes > budget:
+        raise CompileError(f"network `{template.name}` would need {estimate.describe()} to build and measure; "
+                           f"the limit here is {budget / 2**30:.2f} GiB", template.span,
+                           hint="make it smaller (channels, cells, input size) or use a smaller --batch; "
+                                "see docs/limits.md")
+
+
 @app.command()
 def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec by name (zoo/darts_v2), or `-` "
                                                    "to read the spec from stdin (its `use` lines resolve from the "
@@ -37,25 +60,32 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
             genotype: Optional[str] = typer.Option(None, "--genotype", "-g", help="Genotype to build."),
             template: Optional[str] = typer.Option(None, "--template", "-t", help="Network template to build on."),
             summary: bool = typer.Option(True, "--summary/--no-summary", help="Print params, mult-adds, shapes."),
-            batch: int = typer.Option(96, "--batch", "-b", help="Batch size for the activation-memory estimate."),
+            batch: int = typer.Option(96, "--batch", "-b", min=1, help="Batch size for the activation-memory estimate."),
             phase: str = typer.Option("retrain", "--phase", help="`retrain` or `eval` (zero configurations)."),
             export: Optional[str] = typer.Option(None, "--export", help="`torchscript` or `onnx`."),
-            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export.")) -> None:
+            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export."),
+            allow_path: Optional[List[Path]] = typer.Option(None, "--allow-path", help=ALLOW_PATH_HELP)) -> None:
     """Compile a genotype (or a search space) to a PyTorch network: print its parameter
-    count, multiply-adds, per-cell shapes and activation memory; optionally export it."""
+    count, multiply-adds, per-cell shapes and activation memory; optionally export it.
+
+    The network's memory is estimated from its shapes first: one that would not fit is
+    refused with the figure before anything is allocated."""
     import sys
 
     from genolang.api import load, loads
     from genolang.compiler.export import export_network
-    from genolang.compiler.summary import build_network, format_summary, summarize
+    from genolang.compiler.summary import PROBE_BATCH, build_network, format_summary, summarize
     from genolang.errors import ConfigError
 
     if export is not None and out is None:
         raise ConfigError("--export needs --out PATH")
     from genolang.specname import spec_path
 
+    allow_paths(allow_path)
     program = loads(sys.stdin.read(), "<stdin>") if str(spec) == "-" else load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)
+    # what building and measuring allocates: the weights and one probe forward
+    check_fits(t, cells, (min(batch, PROBE_BATCH) if batch > 1 else 2) if summary else 1)
     if summary:
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
     if export is not None:
