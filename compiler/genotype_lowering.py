@@ -75,13 +75,10 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
             raise SpecSemanticError(f"state `{node_def.node}` is defined twice in cell `{cell_def.name}`",
                                     node_def.span)
         edges = []
-        pairs: set[tuple[str, str]] = set()
+        # The same (source, op) twice is legal here: in a discrete genotype each copy has its own
+        # weights (NASNet's `avg_pool_3(c0) + avg_pool_3(c0)`); selecting it in a search network
+        # is the error (compiler/build/supernet.py).
         for edge in node_def.edges:
-            if (edge.src, edge.op) in pairs:
-                raise SpecSemanticError(f"node `{node_def.node}` of cell `{cell_def.name}` reads "
-                                        f"`{edge.op}({edge.src})` twice", edge.span,
-                                        hint="an edge is one (source, operation) pair; remove the repeat")
-            pairs.add((edge.src, edge.op))
             if edge.src not in inputs and edge.src not in defined:
                 if edge.src == node_def.node or edge.src in later:
                     path = f"{node_def.node} -> {edge.src}" + (f" -> ... -> {node_def.node}" if edge.src != node_def.node else "")

@@ -58,7 +58,7 @@ def test_catalogue_covers_every_error_kind():
                  "limit_like_chain", "division_by_zero", "experiment_duplicate_setting",
                  "experiment_duplicate_block", "experiment_not_finite", "experiment_torch_ranges",
                  "experiment_unknown_space", "experiment_unknown_data_kind", "experiment_unknown_data_option",
-                 "shape_mismatch", "cell_three_inputs", "genotype_duplicate_edge", "genotype_unknown_label"):
+                 "shape_mismatch", "cell_three_inputs", "genotype_unknown_label"):
         assert kind in names
     assert all(p.with_suffix(".txt").exists() for p in CASES)
 
