@@ -29,7 +29,7 @@ SEED = 20261201
 MUTANTS = 300
 COMPILE_AT_MOST = 25               # compiled mutants (each builds a small torch network)
 SECONDS = 5.0                      # per check
-COMPILE_SECONDS = 30.0             # per compile (it builds and runs a network: a cap against hangs)
+COMPILE_SECONDS = 120.0            # per compile (it builds and runs a network: a cap against hangs)
 MEMORY = 512 * 2**20               # growth of the process's peak memory per call
 
 EXTREMES = ["0", "-1", "1000000000", "9223372036854775808", "1e999", "-1e999", "nan", "inf", "1" + "0" * 5000,

@@ -206,7 +206,7 @@ def test_a_network_too_big_for_memory_is_refused_with_the_figure(tmp_path, monke
     out = refused("compile", path, "--batch", "2", file="spec.geno")
     assert "would need about" in out.stderr and "parameters" in out.stderr and "GiB" in out.stderr
     monkeypatch.delenv("GENOLANG_MAX_NETWORK_BYTES")
-    assert run_capped("compile", path, "--batch", "2").code == 0
+    assert run_capped("compile", path, "--batch", "2", seconds=120.0).code == 0   # a cap against hangs only
 
 
 def test_a_huge_network_is_refused_before_allocating(tmp_path):
@@ -278,8 +278,6 @@ SHAPES = {
     "c_div_zero": CELLS.replace("edges from darts", "edges from { bad }") + "op bad = conv(k=3, out=C // 0)\n" + NET,
     "three_inputs": CELLS.replace("nodes 2", "inputs c0, c1, c2\n  nodes 2") + NET,
     "narrow_op": CELLS.replace("edges from darts", "edges from { bad }") + "op bad = conv(k=3, out=C // 2, stride=s)\n" + NET,
-    "duplicate_edge": 'use "spaces.geno"\n' + NET + "genotype g {\n  space darts\n  template net\n  cell normal { n0 = skip(c0) + skip(c0) }\n"
-                      "  cell reduce { reduction\n n0 = skip(c0) + skip(c1) }\n}\n",
     "unknown_label": 'use "spaces.geno"\ngenotype g { cell normal { n0 = sep_cnv_3x3(c0) + skip(c1) } }\n',
 }
 
