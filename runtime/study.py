@@ -202,6 +202,7 @@ def run_item(study_path: Path, item_id: str) -> Path:
     item = study.item(item_id)
     run = study.run_dir(item)
     if item_done(run):
+        _record_item(study, item, run)     # a kill may have come between the end and this note
         return run
     for dep in item["depends_on"]:
         if not item_done(study.run_dir(study.item(dep))):
@@ -239,8 +240,14 @@ def run_item(study_path: Path, item_id: str) -> Path:
                          spec_path=spec_file)
     else:
         raise ConfigError(f"unknown work item kind `{item['kind']}`")
-    _write_atomic(run / "item.json", {"study": str(study.path.resolve()), **item, "state": "done"})
+    _record_item(study, item, run)
     return run
+
+
+def _record_item(study: Study, item: dict, run: Path) -> None:
+    """The work item beside its run (threads included), so a run directory says how it was made."""
+    if not (run / "item.json").exists():
+        _write_atomic(run / "item.json", {"study": str(study.path.resolve()), **item, "state": "done"})
 
 
 # ----------------------------------------------------------------------------- the local engine
