@@ -226,15 +226,9 @@ def run_item(study_path: Path, item_id: str) -> Path:
             if Path(result.run_dir).resolve() != run.resolve():
                 raise RunError(f"search of `{item_id}` ran in {result.run_dir}, not {run}")
     elif item["kind"] == "retrain":
-        from genolang.api import training_inputs
         from genolang.runtime.driver import retrain_genotype
 
-        source = item["source"]
-        if source in {i["id"] for i in study.items}:
-            genotype, program, config, spec_file = training_inputs(study.run_dir(study.item(source)))
-        else:
-            genotype, program, config, spec_file = training_inputs(study.path / source, study.manifest["spec"],
-                                                                   experiment=study.manifest["experiment"])
+        genotype, program, config, spec_file = _retrain_inputs(study, item["source"])
         config = config.with_overrides(**overrides)
         retrain_genotype(genotype, program, config, run_dir=run, resume=partial, progress=progress,
                          spec_path=spec_file)
@@ -242,6 +236,26 @@ def run_item(study_path: Path, item_id: str) -> Path:
         raise ConfigError(f"unknown work item kind `{item['kind']}`")
     _record_item(study, item, run)
     return run
+
+
+def _retrain_inputs(study: Study, source: str):
+    """(genotype, program, config, spec file) to retrain: a search item's run directory (its
+    final genotype, spec copy and resolved config), or a genotype file with the study's spec."""
+    from genolang.compiler.experiment import ExperimentConfig
+    from genolang.compiler.lower import load
+    from genolang.runtime.driver import pick_experiment
+
+    if source in {i["id"] for i in study.items}:
+        run = study.run_dir(study.item(source))
+        geno_file, spec_file = run / "genotype.geno", run / "spec.geno"
+        config = ExperimentConfig.model_validate(json.loads((run / "config.json").read_text(encoding="utf-8")))
+        program = load(spec_file)
+    else:
+        geno_file, spec_file = study.path / source, Path(study.manifest["spec"])
+        program = load(spec_file)
+        config = pick_experiment(program, study.manifest["experiment"])[1]
+    genotypes = load(geno_file)
+    return genotypes.genotypes[genotypes.local("genotype")[0]], program, config, spec_file
 
 
 def _record_item(study: Study, item: dict, run: Path) -> None:
@@ -267,6 +281,9 @@ def run_study(study: Study, *, jobs: int = 1, echo: Callable[[str], None] = prin
     study.refresh()
     study.save()
     todo = [i for i in study.items if i["state"] != "done"]
+    for item in study.items:
+        if item["state"] == "done":     # a kill may have come between its end and its note
+            _record_item(study, item, study.run_dir(item))
     skipped = len(study.items) - len(todo)
     if skipped:
         echo(f"{skipped} of {len(study.items)} items already done")
