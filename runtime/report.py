@@ -73,6 +73,12 @@ def _plain_run(path: Path, label: str | None = None) -> Run:
     metrics = _read_metrics(path)
     kind = "search" if any(r.get("phase") == "search" for r in metrics) else "retrain"
     group = _provenance_algorithm(path) or config.get("algorithm", {}).get("name", "icdarts")
+    if label is None and (path / "item.json").exists():   # a study's run, read without its manifest
+        item = json.loads((path / "item.json").read_text(encoding="utf-8"))
+        manifest = Path(item.get("study", "")) / "manifest.json"
+        if manifest.exists():
+            label = json.loads(manifest.read_text(encoding="utf-8")).get("label")
+        group = item.get("group", group)
     return Run(path, kind, label or config.get("name") or path.name, group, config.get("seed"), metrics, config)
 
 
@@ -268,6 +274,28 @@ def _markdown_tables(runs: list[Run]) -> list[str]:
     return lines
 
 
+def _work_table(dirs: list[Path]) -> list[str]:
+    """Per study: items done and wall time (first start to last finish, and the items' sum)."""
+    from genolang.runtime.study import MANIFEST, load_study
+
+    studies = [Path(d) for d in dirs if (Path(d) / MANIFEST).exists()]
+    if not studies:
+        return []
+    lines = ["", "## Studies", "", "| study | label | items done | wall time (min) | sum of item times (min) | threads per job |",
+             "|---|---|---|---|---|---|"]
+    for d in studies:
+        m = load_study(d).manifest
+        items = m["items"]
+        started = [i["started"] for i in items if "started" in i]
+        finished = [i["finished"] for i in items if "finished" in i]
+        wall = (max(finished) - min(started)) / 60 if started and finished else math.nan
+        total = sum(i.get("wall_s", 0.0) for i in items) / 60
+        done = sum(i["state"] == "done" for i in items)
+        lines.append(f"| `{d}` | {m.get('label')} | {done} of {len(items)} | {wall:.1f} | {total:.1f} | "
+                     f"{m.get('threads_per_job')} |")
+    return lines
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower() or "x"
 
@@ -283,6 +311,7 @@ def write_report(dirs: list[Path], out: Path, *, title: str = "genolang report")
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# {title}", "", f"{len(runs)} finished runs from: " + ", ".join(f"`{d}`" for d in dirs), ""]
     lines += _markdown_tables(runs)
+    lines += _work_table(dirs)
     lines += ["", "## Figures", ""]
     stats = genotype_stats(runs)
     for label in _labels(runs):

@@ -173,6 +173,7 @@ def test_report_numbers_match_the_runs_and_figures_are_pngs(study, tmp_path):
         sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0  # noqa: E731
         assert cells[column].strip() == f"{statistics.fmean(acc):.2f} ({sd(acc):.2f})"
         assert cells[column + 1].strip() == f"{statistics.fmean(lat):.2f} ({sd(lat):.2f})"
+    assert f"| `{path}` | V1 | 5 of 5 |" in page
     figures = [line.split("(")[-1].rstrip(")") for line in page.splitlines() if line.startswith("![")]
     assert len(figures) == 5
     for name in figures:
@@ -200,3 +201,16 @@ def test_run_item_refuses_an_item_whose_dependency_is_unfinished(tmp_path):
     assert [i["id"] for i in created.items] == ["search_s0", "retrain_s0"]
     with pytest.raises(RunError, match="needs `search_s0` finished first"):
         run_item(tmp_path / "s", "retrain_s0")
+
+
+def test_report_reads_plain_run_directories_too(study, tmp_path):
+    """A folder of run directories (no manifest): rows by experiment name, columns by the
+    algorithm in each retrained genotype's provenance."""
+    out = CliRunner().invoke(app, ["report", str(study[0] / "runs"), "--out", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    page = (tmp_path / "r" / "report.md").read_text()
+    assert "| configuration | Random acc (%) | Random latency (ms) | ICDARTS acc (%) |" in page
+    assert "## Studies" not in page
+    rows = [line.split(" | ")[0] for line in page.splitlines() if line.startswith("| ") and "---" not in line
+            and not line.startswith("| configuration")]
+    assert set(rows) == {"| V1"}      # the study's label, read through each run's item.json
