@@ -28,6 +28,12 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def _integer_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _grouped_bars(ax, keys: list, groups: dict[str, Counter], ylabel: str) -> None:
     width = 0.8 / max(1, len(groups))
     for k, (name, counts) in enumerate(groups.items()):
@@ -74,6 +80,7 @@ def accuracy_bands(path: Path, label: str, curves: dict[str, tuple[tuple[list, l
         epochs = list(range(len(mean)))
         ax.plot(epochs, mean, marker="o", label=f"{name} (n={n})")
         ax.fill_between(epochs, low, high, alpha=0.25)
+    _integer_ticks(ax)
     ax.set_xlabel("search epoch")
     ax.set_ylabel("E test accuracy (%)")
     ax.set_title(f"{label}: evaluation network E, 95 % band")
@@ -121,6 +128,7 @@ def alpha_trajectories(path: Path, title: str, runs: list[list[dict]]) -> None:
                           if j < len(row) and entry["ops"][j] == op]
                 ys.append(sum(values) / len(values) if values else float("nan"))
             ax.plot(range(length), ys, label=op)
+        _integer_ticks(ax)
         ax.set_xlabel("search epoch")
         ax.set_ylabel("mean softmax(α)")
         ax.set_title(f"{title}: {cell}", fontsize=9)
