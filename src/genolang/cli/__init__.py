@@ -27,7 +27,7 @@ app = typer.Typer(
 # a listed command that is missing is a bug (tests/cli/test_docs_commands.py keeps the README,
 # docs/ and this list in step).
 COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "macro",
-                   "repeat", "report", "draw")
+                   "repeat", "report_cmd", "draw")
 
 _state = {"debug": False}
 

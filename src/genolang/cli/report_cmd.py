@@ -1,4 +1,7 @@
-"""`geno report DIR...`: a Markdown page with tables and PNG figures from runs and studies."""
+"""`geno report DIR...`: a Markdown page with tables and PNG figures from runs and studies.
+
+(Not `report.py`: that name would shadow `genolang.cli.report`, the error printer.)
+"""
 
 from __future__ import annotations
 
