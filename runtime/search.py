@@ -41,6 +41,7 @@ from torch import Tensor, nn
 import genolang
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.compiler.identity import genotype_hash
 from genolang.errors import ConfigError, RunError
 from genolang.runtime.batching import derive_seed, epoch_batches
 from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
@@ -700,6 +701,7 @@ class CyclicSearch(CyclicLoop):
             ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
             ("epoch", str(search_epoch)), ("final", str(final).lower()),
             ("genolang", genolang.__version__),
+            ("hash", genotype_hash(genotype)),     # architecture identity (compiler/identity.py)
         )
         # The retraining network comes from the experiment, not from the genotype: a template
         # reference would tie genotype.geno to the spec file that defines the network, while

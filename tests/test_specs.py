@@ -27,7 +27,8 @@ from genolang.errors import CompileError
 from genolang.grammar import parse_file, print_module
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted((ROOT / "specs").rglob("*.geno"))
+# studies/ reuses the cells of the specs it reproduces: last, so that the originals name the cases
+SPECS = sorted((ROOT / "specs").rglob("*.geno"), key=lambda p: ("studies" in p.parts, p))
 STDLIB = sorted((ROOT / "compiler" / "stdlib").glob("*.geno"))
 ALL = SPECS + STDLIB
 GENERIC_TEMPLATES = ROOT / "specs" / "icdarts" / "templates.geno"

@@ -27,7 +27,8 @@ app = typer.Typer(
 # Command modules, each registering its commands on `app` when imported. Every one must exist:
 # a listed command that is missing is a bug (tests/cli/test_docs_commands.py keeps the README,
 # docs/ and this list in step).
-COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "macro")
+COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "macro",
+                   "repeat", "report_cmd", "draw")
 
 _state = {"debug": False}
 

@@ -16,10 +16,18 @@ def diff(
     b: Path = typer.Argument(..., metavar="B.geno"),
 ) -> None:
     """Compare two spec files at the level of the architecture (cells, nodes, edges, concat),
-    ignoring layout, comments, edge order and provenance. Exit 0 if equivalent, 1 if not."""
+    ignoring layout, comments, edge order and provenance. Two genotypes that differ only in
+    writing (sum operands, node numbering, concat order) are the "same architecture" (equal
+    `geno show --hash`). Exit 0 if equivalent, 1 if not."""
+    from genolang.compiler.identity import same_architecture
     from genolang.specname import spec_path
 
-    lines = interop.diff_modules(parse_file(spec_path(a)), parse_file(spec_path(b)))
+    ma, mb = parse_file(spec_path(a)), parse_file(spec_path(b))
+    lines = interop.diff_modules(ma, mb)
+    same = same_architecture(ma, mb)
+    if same is not None:
+        print(f"same architecture ({same})")
+        return
     for line in lines:
         print(line)
     if lines:

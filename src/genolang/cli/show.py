@@ -14,7 +14,8 @@ from genolang.cli import app
 def show(path: Path = typer.Argument(..., help="A .geno file, or a packaged spec by name (zoo/darts_v2)."),
          ast: bool = typer.Option(False, "--ast", help="Print the syntax tree."),
          ir: bool = typer.Option(True, "--ir/--no-ir", help="Print the lowered IR (the default)."),
-         all_: bool = typer.Option(False, "--all", help="Include definitions imported with `use`.")) -> None:
+         all_: bool = typer.Option(False, "--all", help="Include definitions imported with `use`."),
+         hash_: bool = typer.Option(False, "--hash", help="Print each genotype's architecture hash and its cells'.")) -> None:
     """Show what a spec means: the IR (spaces with each op spelled out in primitives, cells as
     graphs with stable ids like `normal.n2`, networks slot by slot, genotypes), or the AST."""
     from genolang.api import load
@@ -24,6 +25,11 @@ def show(path: Path = typer.Argument(..., help="A .geno file, or a packaged spec
     from genolang.specname import spec_path
 
     path = spec_path(path)
+    if hash_:
+        from genolang.compiler.identity import hash_lines
+
+        typer.echo("\n".join(hash_lines(load(path), only_local=not all_)))
+        return
     if ast:
         module = parse_file(path)
         for item in module.items:

@@ -1,0 +1,29 @@
+"""`geno report DIR...`: a Markdown page with tables and PNG figures from runs and studies.
+
+(Not `report.py`: that name would shadow `genolang.cli.report`, the error printer.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from genolang.cli import app
+
+
+@app.command()
+def report(
+    dirs: List[Path] = typer.Argument(..., help="Study directories (geno repeat), run directories, or folders of them."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for report.md and its figures (default DIR/report)."),
+    title: str = typer.Option("genolang report", "--title"),
+) -> None:
+    """Tables of final-epoch metrics, mean (std), rows = configuration and columns = Random /
+    CDARTS / ICDARTS with latency beside accuracy; distinct genotypes by hash; op and depth
+    frequencies; E's test accuracy per search epoch with a 95 % band; α heat maps and
+    trajectories. Needs matplotlib (pip install 'genolang[report]')."""
+    from genolang.runtime.report import write_report
+
+    page = write_report(list(dirs), out or dirs[0] / "report", title=title)
+    typer.echo(str(page))
