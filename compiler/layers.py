@@ -30,6 +30,12 @@ __all__ = ["BUILDERS", "build_expr", "Zero", "RandomOp", "Subsample", "Factorize
 
 
 
+def strided_shape(x: torch.Tensor, stride: int) -> tuple[int, int, int, int]:
+    """The shape of ``x`` subsampled by ``stride`` (ceil division, as a strided 1x1 conv gives)."""
+    n, c, h, w = x.shape
+    return n, c, (h + stride - 1) // stride, (w + stride - 1) // stride
+
+
 class Zero(nn.Module):
     """Zeros shaped like the strided input; allocates, never convolves."""
 
@@ -38,9 +44,7 @@ class Zero(nn.Module):
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s = self.stride
-        return x.new_zeros(n, c, (h + s - 1) // s, (w + s - 1) // s)
+        return x.new_zeros(strided_shape(x, self.stride))
 
 
 class RandomOp(nn.Module):
@@ -51,9 +55,7 @@ class RandomOp(nn.Module):
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s = self.stride
-        return torch.rand(n, c, (h + s - 1) // s, (w + s - 1) // s, device=x.device, dtype=x.dtype)
+        return torch.rand(strided_shape(x, self.stride), device=x.device, dtype=x.dtype)
 
 
 class Subsample(nn.Module):

@@ -20,6 +20,7 @@ from torch import nn
 
 from genolang.compiler.build.heads import Classifier, aux_head, distill_head
 from genolang.compiler.build.ops import build_edge_op
+from genolang.compiler.layers import strided_shape
 from genolang.compiler.primitives import FactorizedReduce, build_expr
 from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan
 from genolang.errors import CompileError
@@ -82,8 +83,7 @@ class EmptyNode(nn.Module):
 
     def forward(self, states: list[torch.Tensor], weights: torch.Tensor | None = None) -> torch.Tensor:
         x = states[self.reference]
-        s = self.stride
-        return x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
+        return x.new_zeros(strided_shape(x, self.stride))
 
 
 def node_names(cell) -> list[str]:

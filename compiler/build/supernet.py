@@ -33,6 +33,7 @@ from torch import nn
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
 from genolang.compiler.build.ops import candidate_ops
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.compiler.layers import strided_shape
 from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
 from genolang.errors import CompileError, did_you_mean
 
@@ -88,8 +89,8 @@ class MixedNode(nn.ModuleDict):
                     y = op(x)
                 out = w[column] * y if out is None else torch.addcmul(out, w[column], y)
         if out is None:        # only zero ops: zeros of the node's shape
-            x, s = states[self.reference], self.stride
-            out = x.new_zeros(x.shape[0], x.shape[1], (x.shape[2] + s - 1) // s, (x.shape[3] + s - 1) // s)
+            x = states[self.reference]
+            out = x.new_zeros(strided_shape(x, self.stride))
         return out
 
 
