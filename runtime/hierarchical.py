@@ -248,7 +248,7 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
                         resume=f"geno macro-search --resume {rd.path}" if rd else None)
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
                            run_dir=rd, progress=progress)
-    if rd is not None:     # runguard: lock, fingerprint, checkpoint
+    if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
         from genolang.runtime.macro_run import macro_identity, write_macro_run
 
         identity = macro_identity(macro, template, genotype, options)
@@ -257,7 +257,7 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
         write_macro_run(rd, identity)
     try:
         return searcher.run()
-    except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
+    except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume
         raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
                       command="macro-search --resume {run}") from None
     finally:

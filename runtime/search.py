@@ -572,7 +572,7 @@ class CyclicLoop:
         """Side logs of an epoch (TensorBoard); none by default."""
 
     def _epoch_end(self, record: dict, genotype: Genotype | None) -> None:
-        check_state(self.state_dict(), epoch=record["epoch"], phase=record["phase"])   # runguard: finite
+        check_state(self.state_dict(), epoch=record["epoch"], phase=record["phase"])   # nothing non-finite is ever written
         values = {k: v for k, v in record.items() if isinstance(v, float)}
         self.progress.epoch(record["phase"], record["epoch"], values)
         if genotype is not None:
@@ -766,11 +766,11 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
                                               pretrain_epochs=config.search.pretrain_epochs,
                                               run_dir=rd.path if rd else None,
                                               resume=f"geno search --resume {rd.path}" if rd else None))
-    if rd is not None:     # runguard: lock, fingerprint, checkpoint
+    if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path))
     try:
         return searcher.run()
-    except NonFiniteError as exc:     # runguard: stop, keep the last finite checkpoint
+    except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume
         raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
                       command="search --resume {run}") from None
     finally:
