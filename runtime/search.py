@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +179,7 @@ def _frozen(params: list[nn.Parameter]):
             p.requires_grad_(flag)
 
 
-class CyclicLoop:
+class CyclicLoop(ABC):
     """Algorithm 1's schedule, shared by the cell search (α) and the macro phase (γ, Algorithm 4).
 
     Pre-train S; then every epoch: regenerate E from the architecture parameters (inheriting
@@ -273,9 +274,9 @@ class CyclicLoop:
         return lr_w, lr_e
 
     # ------------------------------------------------------------------------------ E
+    @abstractmethod
     def _build_eval(self) -> nn.Module:
         """The discrete E of the current architecture parameters (remembering what it is)."""
-        raise NotImplementedError
 
     def regenerate_eval_net(self, lr_e: float) -> None:
         """Discretise, build E, inherit its weights, give it a fresh SGD (Cream rebuilds the
@@ -516,13 +517,13 @@ class CyclicLoop:
         """What the record says about the E just built (nothing by default)."""
         return {}
 
+    @abstractmethod
     def _epoch_result(self, search_epoch: int) -> tuple[dict, Genotype]:
         """After a joint epoch: the record's extra fields and the stamped genotype."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _finish(self) -> Genotype:
         """Write the final result; returns the final genotype."""
-        raise NotImplementedError
 
     def settings_line(self) -> str:
         """The resolved settings that decide what the search computes, printed at the start

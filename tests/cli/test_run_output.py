@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-SPEC = """
-use "spaces.geno"
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_macro import MACRO_PROGRAM  # noqa: E402
 
-cell normal {
-  nodes 2
-  edges from darts
-}
-cell reduce like normal {
-  reduction
-}
-
-network tiny {
-  input 1x16x16
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 3 reduce at 1
-  heads distill after 1
-}
-
-macro skips version 1 {
-  template tiny
-  depth 3
-}
-
-genotype micro {
-  space darts
-  cell normal {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell reduce {
-    reduction
-    n0 = max_pool_3(c0) + sep_conv_3(c1)
-    n1 = skip(n0) + avg_pool_3(c1)
-  }
-}
-
-experiment tiny_digits {
+SPEC = MACRO_PROGRAM + """experiment tiny_digits {
   data {
     kind = digits
     size = 16
