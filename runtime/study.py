@@ -8,12 +8,13 @@
       runs/search_s0/      one ordinary run directory per work item
       runs/retrain_s0/
       runs/retrain_random_3/
-      logs/<item>.log      what a worker process printed (with --jobs > 1)
+      logs/<item>.log      what a worker process printed (--jobs > 1, --engine ray)
 
 The manifest is engine-neutral: every item names its kind, seed, run directory, the items it
 depends on, and a command (``geno run-item . ITEM``, run in the study directory) that does
-the item from the manifest alone, fresh or resumed. ``geno repeat`` is one engine (a local
-pool of J processes); any other can run the same commands in dependency order. Whether an
+the item from the manifest alone, fresh or resumed. ``geno repeat`` runs them on an engine
+(:mod:`genolang.runtime.engine`: a local pool of J processes, or Ray tasks); any other engine
+can run the same commands in dependency order. Whether an
 item is done is read from its run directory (its metrics end with the ``final`` record), so
 a study killed at any point continues where it stopped: finished items are skipped, items
 with a checkpoint are resumed by the ordinary resume machinery, others start afresh.
@@ -21,11 +22,10 @@ with a checkpoint are resumed by the ordinary resume machinery, others start afr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -259,94 +259,80 @@ def _retrain_inputs(study: Study, source: str):
 
 
 def _record_item(study: Study, item: dict, run: Path) -> None:
-    """The work item beside its run (threads included), so a run directory says how it was made."""
+    """The work item beside its run (threads included), so a run directory says how it was made;
+    ``placement`` is where it ran: the engine, host, threads and GPUs its worker was given."""
     if not (run / "item.json").exists():
-        _write_atomic(run / "item.json", {"study": str(study.path.resolve()), **item, "state": "done"})
+        from genolang.runtime.engine import PLACEMENT_ENV, placement
+
+        given = os.environ.get(PLACEMENT_ENV)
+        where = json.loads(given) if given else item.get("placement") or placement("local", item.get("threads") or 1)
+        _write_atomic(run / "item.json", {"study": str(study.path.resolve()), **item, "state": "done",
+                                          "placement": where})
 
 
-# ----------------------------------------------------------------------------- the local engine
+# ----------------------------------------------------------------------------- running it on an engine
 
 
-def _ready(study: Study, item: dict) -> bool:
-    states = {i["id"]: i["state"] for i in study.items}
-    return item["state"] in ("pending", "partial") and all(states[d] == "done" for d in item["depends_on"])
+def run_study(study: Study, *, jobs: int = 1, engine=None, retries: int | None = None,
+              echo: Callable[[str], None] = print) -> list[dict]:
+    """Run every unfinished item on ``engine`` (default: the local one with ``jobs`` workers),
+    each once its dependencies are done; return the items that failed.
 
+    An item is done only when its run directory says so (:func:`item_done`), whatever the
+    engine reported; a failed item is retried (``retries``, the engine's default when None)
+    and resumes its partial run. On Ctrl-C the engine cancels what is queued or running and
+    the manifest is re-read from the run directories, so a rerun does the rest."""
+    from genolang.runtime.engine import Work, engine_for, run_all
 
-def run_study(study: Study, *, jobs: int = 1, echo: Callable[[str], None] = print) -> list[dict]:
-    """Run every unfinished item, J at a time; return the items that failed.
-
-    With one job the items run in this process (no second torch start-up per item); with
-    more, each runs as its manifest command in a worker process whose OMP/MKL/torch threads
-    are its share of the cores."""
+    engine = engine or engine_for("local", jobs=jobs)
     study.refresh()
-    study.save()
-    todo = [i for i in study.items if i["state"] != "done"]
     for item in study.items:
+        item["threads"] = engine.threads
         if item["state"] == "done":     # a kill may have come between its end and its note
             _record_item(study, item, study.run_dir(item))
+    study.manifest.update({"jobs": getattr(engine, "jobs", 1), "threads_per_job": engine.threads,
+                           "engine": engine.settings()})
+    study.save()
+    todo = [i for i in study.items if i["state"] != "done"]
     skipped = len(study.items) - len(todo)
     if skipped:
         echo(f"{skipped} of {len(study.items)} items already done")
-    running: dict[str, tuple[subprocess.Popen, float, Any]] = {}
     (study.path / "logs").mkdir(exist_ok=True)
+    works = [Work(i["id"], command=tuple(i["command"]), cwd=(study.path / i.get("cwd", ".")).resolve(),
+                  call=functools.partial(run_item, study.path, i["id"]),
+                  log=(study.path / "logs" / f"{i['id']}.log").resolve()) for i in todo]
+
+    def start(work) -> None:
+        item = study.item(work.key)
+        item.update(state="running", started=time.time(), attempts=item.get("attempts", 0) + 1)
+        study.save()
+
+    def check(outcome) -> str | None:
+        return None if item_done(study.run_dir(study.item(outcome.key))) else "its run directory is not complete"
+
+    def finish(outcome, retrying: bool) -> None:
+        item = study.item(outcome.key)
+        item["finished"] = time.time()
+        item["wall_s"] = round(item["finished"] - item.get("started", item["finished"]), 2)
+        if outcome.placement:
+            item["placement"] = outcome.placement
+        item["state"] = "done" if outcome.ok else "pending" if retrying else "failed"
+        study.save()
+        done = sum(i["state"] == "done" for i in study.items)
+        if outcome.ok:
+            echo(f"[{done}/{len(study.items)}] {item['id']} done in {item['wall_s']:.1f} s")
+        elif not retrying:
+            log = study.path / "logs" / f"{item['id']}.log"
+            echo(f"[{done}/{len(study.items)}] {item['id']} FAILED ({outcome.why})"
+                 + (f"; see {log}" if log.exists() and log.stat().st_size else ""))
+
     try:
-        while True:
-            ready = [i for i in study.items if _ready(study, i) and i["id"] not in running]
-            if not ready and not running:
-                break
-            while ready and len(running) < jobs:
-                item = ready.pop(0)
-                item["state"] = "running"
-                item["started"] = time.time()
-                study.save()
-                if jobs == 1:
-                    _run_here(study, item, echo)
-                    continue
-                log = open(study.path / "logs" / f"{item['id']}.log", "w", encoding="utf-8")
-                threads = str(item["threads"])
-                env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-                command = [sys.executable, "-m", "genolang", *item["command"][1:]]
-                running[item["id"]] = (subprocess.Popen(command, cwd=study.path, env=env, stdout=log,
-                                                        stderr=subprocess.STDOUT), time.time(), log)
-            for item_id, (proc, started, log) in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                log.close()
-                del running[item_id]
-                _finish(study, study.item(item_id), proc.returncode == 0, echo,
-                        f"see {study.path / 'logs' / (item_id + '.log')}")
-            if running:
-                time.sleep(0.2)
+        waiting = {i["id"] for i in todo}     # dependencies done before this run need no waiting for
+        run_all(engine, works, depends_on={i["id"]: [d for d in i["depends_on"] if d in waiting] for i in todo},
+                retries=retries,
+                on_start=start, check=check, on_finish=finish, echo=echo)
     except BaseException:
-        for proc, _, log in running.values():
-            proc.terminate()
-        for proc, _, log in running.values():
-            proc.wait()
-            log.close()
         study.refresh()
         study.save()
         raise
     return [i for i in study.items if i["state"] == "failed"]
-
-
-def _run_here(study: Study, item: dict, echo) -> None:
-    try:
-        run_item(study.path, item["id"])
-        ok, why = True, ""
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # one failed item must not stop the others
-        ok, why = False, f"{type(exc).__name__}: {exc}"
-    _finish(study, item, ok, echo, why)
-
-
-def _finish(study: Study, item: dict, ok: bool, echo, why: str) -> None:
-    item["finished"] = time.time()
-    item["wall_s"] = round(item["finished"] - item.get("started", item["finished"]), 2)
-    item["state"] = "done" if ok and item_done(study.run_dir(item)) else "failed"
-    study.save()
-    done = sum(i["state"] == "done" for i in study.items)
-    if item["state"] == "done":
-        echo(f"[{done}/{len(study.items)}] {item['id']} done in {item['wall_s']:.1f} s")
-    else:
-        echo(f"[{done}/{len(study.items)}] {item['id']} FAILED ({why})")

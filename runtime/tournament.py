@@ -16,9 +16,11 @@ special op of the zero configuration is never ranked or kept by the tournament i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -29,8 +31,8 @@ from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate, OpSpace
 from genolang.errors import ConfigError
 
-__all__ = ["EdgeSets", "Game", "TournamentResult", "initial_sets", "merge_sets", "rank_sets",
-           "cells_with", "run_tournament"]
+__all__ = ["EdgeSets", "Game", "GameSetup", "TournamentResult", "initial_sets", "merge_sets", "rank_sets",
+           "cells_with", "play_game", "run_tournament"]
 
 # (cell type, node) -> op labels; with "cell" granularity node is "*".
 EdgeSets = dict[tuple[str, str], tuple[str, ...]]
@@ -117,38 +119,74 @@ def rank_sets(search_net, cells: Mapping[str, CellSpec], sets: EdgeSets) -> Edge
     return kept
 
 
-def _play(game: Game, config: ExperimentConfig, cells, pool, search_template, eval_template, data,
-          run_root: Path | None, progress: bool) -> None:
+@dataclass(frozen=True)
+class GameSetup:
+    """What every game of a tournament shares; ``data`` is an engine's :class:`Shared` copy."""
+    config: ExperimentConfig
+    cells: Mapping[str, CellSpec]
+    pool: OpSpace
+    search_template: NetworkTemplate
+    eval_template: NetworkTemplate
+    data: object
+    run_root: Path | None
+    progress: bool = False
+
+
+def play_game(setup: GameSetup, tier: int, index: int, candidates: EdgeSets) -> tuple[Genotype, EdgeSets, Path | None]:
+    """One game: a search from scratch over ``candidates`` in ``run_root/t<tier>g<index>``
+    (resumed from its checkpoint when a previous attempt left one); (genotype, kept ops, run
+    directory). A function of its arguments alone, so that any engine's worker can play it."""
     from genolang.runtime.rundir import RunDir
     from genolang.runtime.search import CyclicSearch
     from genolang.runtime.progress import Progress
 
-    tag = f"t{game.tier}g{game.index}"
-    game_cells = cells_with(cells, game.candidates, pool, tag)
+    config, run_root = setup.config, setup.run_root
+    tag = f"t{tier}g{index}"
+    game_cells = cells_with(setup.cells, candidates, setup.pool, tag)
     run_dir = RunDir(run_root / tag) if run_root is not None else None
     if run_dir is not None:
         run_dir.save_config(config)
         run_dir.save_spec(run_root / "spec.geno")   # the game's genotype files carry its definitions
     total = config.search.pretrain_epochs + config.search.epochs
-    search = CyclicSearch(config.with_overrides(seed=config.seed + 1000 * game.tier + game.index),
-                          search_template=search_template, eval_template=eval_template, cells=game_cells,
-                          data=data, run_dir=run_dir,
-                          progress=Progress(total, enabled=progress, pretrain_epochs=config.search.pretrain_epochs))
+    search = CyclicSearch(config.with_overrides(seed=config.seed + 1000 * tier + index),
+                          search_template=setup.search_template, eval_template=setup.eval_template,
+                          cells=game_cells, data=setup.data.get(), run_dir=run_dir,
+                          progress=Progress(total, enabled=setup.progress,
+                                            pretrain_epochs=config.search.pretrain_epochs))
     if run_dir is not None and run_dir.checkpoint_path.exists():
         search.resume_from(run_dir.checkpoint_path)      # a finished or interrupted game
     with search.progress:
         result = search.run()
-    game.genotype = result.genotype
-    game.run_dir = run_dir.path if run_dir else None
-    game.kept = rank_sets(search.search_net, game_cells, game.candidates)
+    return result.genotype, rank_sets(search.search_net, game_cells, candidates), run_dir.path if run_dir else None
+
+
+def _play_tier(engine, setup: GameSetup, games: list[Game]) -> None:
+    """A tier's games, which are independent searches, all at once on ``engine``."""
+    from genolang.errors import GenolangError, RunError
+    from genolang.runtime.engine import Work, run_all
+
+    works = [Work(f"t{g.tier}g{g.index}", call=functools.partial(play_game, setup, g.tier, g.index, g.candidates))
+             for g in games]
+    outcomes = run_all(engine, works, echo=lambda line: print(line, file=sys.stderr))
+    for game, work in zip(games, works):
+        outcome = outcomes[work.key]
+        if not outcome.ok:
+            if isinstance(outcome.error, (GenolangError, KeyboardInterrupt)):
+                raise outcome.error          # a diverged game keeps its exit code; Ctrl-C stays Ctrl-C
+            raise RunError(f"tournament game {work.key} failed: {outcome.why}",
+                           hint="run the search again with --resume: finished games are kept, "
+                                "interrupted ones resume")
+        game.genotype, game.kept, game.run_dir = outcome.value
 
 
 def run_tournament(config: ExperimentConfig, *, pool: OpSpace, cells: Mapping[str, CellSpec],
                    search_template: NetworkTemplate, eval_template: NetworkTemplate, data,
-                   run_dir: str | Path | None = None, progress: bool = True) -> TournamentResult:
+                   run_dir: str | Path | None = None, progress: bool = True, engine=None) -> TournamentResult:
     """Algorithm 2. ``cells`` give topology, selection rule and zero configuration; their
     candidate lists are replaced by the tournament's. Each game runs in ``run_dir/t<tier>g<r>``
-    (rerunning resumes finished and interrupted games from their checkpoints)."""
+    (rerunning resumes finished and interrupted games from their checkpoints). A tier's games
+    run on ``engine`` (default: one after another in this process; :mod:`genolang.runtime.
+    ray_engine`: all at once, as Ray tasks); every engine gives the same genotypes."""
     t = config.tournament
     if t is None:
         raise ConfigError("the experiment has no `tournament` settings")
@@ -156,6 +194,12 @@ def run_tournament(config: ExperimentConfig, *, pool: OpSpace, cells: Mapping[st
     # genotypes name their ops by pool label, so the pool is their space
     config = config.with_overrides(**{"templates.space": pool.name})
     root = Path(run_dir) if run_dir is not None else None
+    if engine is None:
+        from genolang.runtime.local_engine import LocalEngine
+
+        engine = LocalEngine(1)
+    setup = GameSetup(config, dict(cells), pool, search_template, eval_template, engine.share(data),
+                      root.resolve() if root is not None else None, progress=progress and engine.name == "local")
     games: list[Game] = []
     tier_games = [Game(t.tiers, r, initial_sets(cells, pool, t.o_max, rng, t.granularity))
                   for r in range(2 ** (t.tiers - 1))]
@@ -163,9 +207,8 @@ def run_tournament(config: ExperimentConfig, *, pool: OpSpace, cells: Mapping[st
         if tier < t.tiers:
             tier_games = [Game(tier, r, merge_sets(tier_games[2 * r].kept, tier_games[2 * r + 1].kept, pool))
                           for r in range(len(tier_games) // 2)]
-        for game in tier_games:
-            _play(game, config, cells, pool, search_template, eval_template, data, root, progress)
-            games.append(game)
+        _play_tier(engine, setup, tier_games)
+        games.extend(tier_games)
     final = tier_games[0].genotype
     if root is not None:
         summary = [{"tier": g.tier, "game": g.index,

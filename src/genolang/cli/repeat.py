@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, main_rank
+from genolang.cli import engine_options as eo
 from genolang.cli.search import parse_sets
 
 
@@ -22,16 +23,24 @@ def repeat(
     label: Optional[str] = typer.Option(None, "--label", help="Row name in `geno report` (default: the experiment's name)."),
     first_seed: int = typer.Option(0, "--first-seed"),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting, for searches and retrainings: --set search.epochs=2"),
+    engine: str = eo.ENGINE,
+    address: Optional[str] = eo.ADDRESS,
+    cpus_per_run: Optional[float] = eo.CPUS_PER_RUN,
+    gpus_per_run: Optional[float] = eo.GPUS_PER_RUN,
+    retries: Optional[int] = eo.RETRIES,
 ) -> None:
     """Run a study: N searches and their retrainings, and K random genotypes retrained the same
     way, each in its own run directory under one study directory with a manifest.json of work
-    items. Run it again (or `geno repeat STUDY_DIR`) to continue an interrupted study."""
+    items. Run it again (or `geno repeat STUDY_DIR`) to continue an interrupted study. With
+    `--engine ray` every item is a Ray task (on the cluster at --address)."""
     from genolang.errors import ConfigError, RunError
     from genolang.runtime.study import MANIFEST, create_study, load_study, run_study
     from genolang.specname import spec_path
 
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
+    runner = eo.make_engine(engine, jobs=jobs, address=address, cpus_per_run=cpus_per_run,
+                            gpus_per_run=gpus_per_run, retries=retries)
     if spec.is_dir() and (spec / MANIFEST).exists():
         study = load_study(spec)
     else:
@@ -40,10 +49,9 @@ def repeat(
                              experiment=experiment, overrides=parse_sets(sets), jobs=jobs, label=label,
                              first_seed=first_seed)
     echo = typer.echo if main_rank() else (lambda _: None)
-    echo(f"study {study.path}: {len(study.items)} work items, {jobs} job(s) x "
-         f"{study.manifest['threads_per_job']} thread(s)")
+    echo(f"study {study.path}: {len(study.items)} work items, {runner.describe()}")
     try:
-        failed = run_study(study, jobs=jobs, echo=echo)
+        failed = run_study(study, engine=runner, retries=retries, echo=echo)
     except KeyboardInterrupt:
         typer.echo(f"interrupted; continue with: geno repeat {study.path}", err=True)
         raise SystemExit(130)
