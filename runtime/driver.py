@@ -133,8 +133,9 @@ def cells_of(program, template: NetworkTemplate, config: ExperimentConfig) -> di
 
 def start_search(spec: str | Path, *, experiment: str | None = None, out: str | Path = "runs",
                  overrides: Mapping[str, Any] | None = None, progress: bool = True,
-                 labels: Mapping[str, str] | None = None):
-    """Search as the spec's experiment says, in a new run directory under ``out``."""
+                 labels: Mapping[str, str] | None = None, engine=None):
+    """Search as the spec's experiment says, in a new run directory under ``out`` (a
+    tournament's games on ``engine``, :mod:`genolang.runtime.engine`)."""
     from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = _program_load(spec)
@@ -144,7 +145,7 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
         config = config.with_overrides(name=name)
     check_run_name(config.name)
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
-    return _search(program, config, run_dir, spec, resume=False, progress=progress)
+    return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
 
 
 def _same_on_all_ranks(config: ExperimentConfig, make):
@@ -173,7 +174,7 @@ def _interruptible(run_dir: Path, fn):
 
 
 def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapping[str, Any] | None = None,
-                  force: bool = False, labels: Mapping[str, str] | None = None):
+                  force: bool = False, labels: Mapping[str, str] | None = None, engine=None):
     """Continue an interrupted search from its run directory (spec copy + config + checkpoint).
     Options that change the run (anything but the device and memory layout) need ``force``."""
     from genolang.runtime.rundir import RunDir
@@ -181,11 +182,11 @@ def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapp
     rd = RunDir.existing(run_dir, needs=("config.json", "spec.geno"), what="search")
     config = apply_overrides(rd.load_config(), overrides, labels)
     program = _program_load(rd.path / "spec.geno")
-    return _search(program, config, rd.path, None, resume=True, progress=progress, force=force)
+    return _search(program, config, rd.path, None, resume=True, progress=progress, force=force, engine=engine)
 
 
 def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resume: bool, progress: bool,
-            force: bool = False):
+            force: bool = False, engine=None):
     from genolang.runtime.search import run_search
 
     search_t, eval_t, _ = templates_of(program, config)
@@ -193,17 +194,22 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
     if config.templates.space is None:
         spaces = sorted({cell.space_of(node).name for cell in cells.values() for node in cell.nodes})
         config = config.with_overrides(**{"templates.space": "+".join(spaces)})
+    if config.tournament is None and engine is not None and engine.name != "local":
+        raise ConfigError(f"--engine {engine.name} runs independent runs (the games of a tournament, the items "
+                          "of a study); this experiment is one search",
+                          hint="run one search on several GPUs or machines with torchrun (README: Running on "
+                               "a cluster), or many with `geno repeat --engine ray`")
     data = search_data(load_data(config), config)
     if config.tournament is not None:
         return _interruptible(run_dir, lambda: _tournament(program, config, cells, search_t, eval_t, data,
-                                                           run_dir, spec_path, progress, resume, force))
+                                                           run_dir, spec_path, progress, resume, force, engine))
     return _interruptible(run_dir, lambda: run_search(
         config, search_template=search_t, eval_template=eval_t, cells=cells, data=data,
         run_dir=run_dir, resume=resume, progress=progress, spec_path=spec_path, force=force))
 
 
 def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress, resume=False,
-                force=False):
+                force=False, engine=None):
     from genolang.runtime.rundir import RunDir
     from genolang.runtime.search import SearchResult
     from genolang.runtime.tournament import run_tournament
@@ -216,7 +222,7 @@ def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_pa
     rd.begin(config, resume=resume, force=force, spec_path=spec_path)   # lock and fingerprint
     try:
         result = run_tournament(config, pool=program.spaces[name], cells=cells, search_template=search_t,
-                                eval_template=eval_t, data=data, run_dir=run_dir, progress=progress)
+                                eval_template=eval_t, data=data, run_dir=run_dir, progress=progress, engine=engine)
     finally:
         rd.close()
     return SearchResult(result.genotype, [g.genotype for g in result.games], Path(run_dir), rd.metrics())

@@ -7,6 +7,7 @@ messages under tests/golden/errors, IR dumps under tests/golden/ir) instead of f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,30 @@ def golden(request):
         assert actual == expected, f"output differs from {path} (regenerate with `pytest --update-golden`)"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def ray_module():
+    """The `ray` module. Skips where Ray is not installed, except in CI (``GENO_CI=1``), which
+    installs the `ray` extra: there a missing Ray fails."""
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("GENO_CI") == "1":
+            pytest.fail("GENO_CI=1 but Ray is not installed (pip install -e '.[ray]')")
+        pytest.skip("Ray is not installed (pip install 'genolang[ray]')")
+    return ray
+
+
+@pytest.fixture(scope="session")
+def ray_address(ray_module):
+    """This process connected to Ray; the cluster's address: the one `.ci/run` starts
+    (``GENO_RAY_ADDRESS``), else a local Ray of 2 CPUs started here."""
+    ray = ray_module
+    address = os.environ.get("GENO_RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+    else:
+        ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

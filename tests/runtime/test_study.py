@@ -17,70 +17,10 @@ from typer.testing import CliRunner
 
 from genolang.cli import app
 
-TINY = '''use "spaces.geno"
+sys.path.insert(0, str(Path(__file__).parent))
+import tiny  # noqa: E402
 
-cell normal {
-  nodes 2
-  edges from darts
-  select darts top 2
-  zero V1
-}
-
-cell reduce like normal {
-  reduction
-}
-
-network tiny_search {
-  input 1x16x16
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 3 reduce at 1
-  heads distill after 1
-}
-
-network tiny_retrain {
-  input 1x16x16
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 3 reduce at 1
-  heads none
-}
-
-experiment tiny {
-  data {
-    kind = digits
-    size = 16
-    limit = 48
-    test_limit = 16
-  }
-  templates {
-    search = tiny_search
-    eval = tiny_search
-    retrain = tiny_retrain
-    cells = [normal, reduce]
-    space = darts
-  }
-  algorithm {
-    name = icdarts
-  }
-  search {
-    epochs = 3
-    pretrain_epochs = 0
-    batch = 16
-    steps_per_epoch = 1
-  }
-  retrain {
-    epochs = 2
-    batch = 16
-    steps_per_epoch = 1
-    cutout = 0
-  }
-  device = "cpu"
-  seed = 0
-}
-'''
+TINY = tiny.STUDY_SPEC
 
 EXPECTED = {"search_s0", "search_s1", "retrain_s0", "retrain_s1", "retrain_random_0"}
 

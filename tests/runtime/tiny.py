@@ -114,3 +114,74 @@ genotype micro {
   }
 }
 """
+
+
+# A tiny study spec (digits at 16x16, 48 images, 3 search epochs of one step, 2 retraining
+# epochs): what `geno repeat` tests run; TOURNAMENT adds a 2-tier tournament experiment.
+STUDY_SPEC = '''use "spaces.geno"
+
+cell normal {
+  nodes 2
+  edges from darts
+  select darts top 2
+  zero V1
+}
+
+cell reduce like normal {
+  reduction
+}
+
+network tiny_search {
+  input 1x16x16
+  classes 10
+  channels 4
+  stem conv(k=3, out=3 * C) >> bn
+  cells 3 reduce at 1
+  heads distill after 1
+}
+
+network tiny_retrain {
+  input 1x16x16
+  classes 10
+  channels 4
+  stem conv(k=3, out=3 * C) >> bn
+  cells 3 reduce at 1
+  heads none
+}
+
+experiment tiny {
+  data {
+    kind = digits
+    size = 16
+    limit = 48
+    test_limit = 16
+  }
+  templates {
+    search = tiny_search
+    eval = tiny_search
+    retrain = tiny_retrain
+    cells = [normal, reduce]
+    space = darts
+  }
+  algorithm {
+    name = icdarts
+  }
+  search {
+    epochs = 3
+    pretrain_epochs = 0
+    batch = 16
+    steps_per_epoch = 1
+  }
+  retrain {
+    epochs = 2
+    batch = 16
+    steps_per_epoch = 1
+    cutout = 0
+  }
+  device = "cpu"
+  seed = 0
+}
+'''
+
+TOURNAMENT = STUDY_SPEC.replace("experiment tiny {", "experiment tiny_tournament {").replace(
+    "  seed = 0\n}", "  tournament {\n    tiers = 2\n    o_max = 3\n    pool = darts\n  }\n  seed = 0\n}")

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, main_rank
+from genolang.cli import engine_options as eo
 from genolang.errors import ConfigError
 
 
@@ -115,13 +116,19 @@ def search(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
     force: bool = typer.Option(False, "--force", help="With --resume: accept settings or a spec that differ "
                                                       "from the run's (device and --channels-last never need it)."),
+    engine: str = eo.ENGINE,
+    address: Optional[str] = eo.ADDRESS,
+    cpus_per_run: Optional[float] = eo.CPUS_PER_RUN,
+    gpus_per_run: Optional[float] = eo.GPUS_PER_RUN,
 ) -> None:
     """Search for a genotype; writes runs/<name>/genotype.geno, one genotype per epoch, metrics
     and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues. A run whose loss
-    or weights stop being finite stops with exit code 3, keeping its last finite checkpoint."""
+    or weights stop being finite stops with exit code 3, keeping its last finite checkpoint.
+    A tournament experiment's games can run on a Ray cluster (`--engine ray`)."""
     from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
 
     check_device(device)
+    runner = eo.make_engine(engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     labels: dict[str, str] = {}
     overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
     add_options(overrides, labels, {
@@ -130,14 +137,15 @@ def search(
         "algorithm.name": ("--algorithm", algorithm), "algorithm.route": ("--route", route)})
     try:
         if resume is not None:
-            result = resume_search(resume, progress=not quiet, overrides=given(overrides), force=force, labels=labels)
+            result = resume_search(resume, progress=not quiet, overrides=given(overrides), force=force, labels=labels,
+                                   engine=runner)
         else:
             if spec is None:
                 raise ConfigError("give a spec file to search, or --resume RUN_DIR")
             from genolang.specname import spec_path
 
             result = start_search(spec_path(spec), experiment=experiment, out=out, overrides=overrides,
-                                  progress=not quiet, labels=labels)
+                                  progress=not quiet, labels=labels, engine=runner)
     except SearchInterrupted as stop:
         if main_rank():
             typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
