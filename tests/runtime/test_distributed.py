@@ -51,3 +51,52 @@ def test_two_ranks_keep_alpha_identical(tmp_path):
     assert r0["cells"] == r1["cells"]
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 3   # not 6
+
+
+def _retrain_rank_main(rank: int, size: int, port: int, out: str) -> None:
+    import dataclasses
+    import os
+
+    import torch.distributed as dist
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from genolang.runtime.data import Dataset
+    from genolang.runtime.distributed import shard
+    from genolang.runtime.retrain import Retrainer
+    from genolang.runtime.rundir import RunDir
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=size)
+    try:
+        g = torch.Generator().manual_seed(0)
+        data = Dataset(train_x=torch.randint(0, 256, (32, 3, 16, 16), generator=g, dtype=torch.uint8),
+                       train_y=torch.randint(0, 10, (32,), generator=g),
+                       test_x=torch.randint(0, 256, (8, 3, 16, 16), generator=g, dtype=torch.uint8),
+                       test_y=torch.arange(8) % 10, classes=tuple(str(i) for i in range(10)), mean=(0.5,) * 3,
+                       std=(0.25,) * 3, name="random", channels=3, size=16)
+        template = tiny.irfix.tiny_template(cells=3, input_shape=(3, 16, 16), classes=10)
+        config = tiny.config(retrain={"epochs": 2, "batch": 16, "cutout": 0, "latency_batches": 1})
+        trainer = Retrainer(config, template=dataclasses.replace(template, name="tiny_retrain"),
+                            genotype=tiny.irfix.darts_v2(), dataset=data, run_dir=RunDir(Path(out) / "retrain"))
+        trainer.run()
+        torch.save({"params": [p.detach() for p in trainer.params], "batch": len(shard(torch.arange(16)))},
+                   Path(out) / f"retrain{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_retrain_to_identical_weights(tmp_path):
+    """The retraining's data parallelism: each rank half of every batch, gradients averaged,
+    so the weights stay equal on both ranks; only rank 0 writes the run directory."""
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mp.spawn(_retrain_rank_main, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"retrain{r}.pt", weights_only=False) for r in (0, 1))
+    assert r0["batch"] == r1["batch"] == 8
+    assert all(torch.equal(a, b) for a, b in zip(r0["params"], r1["params"]))
+    phases = [line for line in (tmp_path / "retrain" / "metrics.jsonl").read_text().splitlines()]
+    assert len(phases) == 3                            # 2 epochs + final, once: not per rank
