@@ -116,9 +116,6 @@ class Engine(ABC):
         """What the study manifest records about the engine."""
         return {"name": self.name, "threads_per_run": self.threads}
 
-    def close(self) -> None:
-        pass
-
 
 def engine_for(name: str = "local", *, jobs: int = 1, address: str | None = None, cpus_per_run: float | None = None,
                gpus_per_run: float | None = None) -> Engine:

@@ -39,10 +39,11 @@ MANIFEST = "manifest.json"
 
 
 def worker_threads(jobs: int) -> int:
-    """Threads per worker: the cores (or the OMP_NUM_THREADS budget, where set) split J ways."""
-    budget = os.environ.get("OMP_NUM_THREADS")
-    total = int(budget) if budget and budget.isdigit() else len(os.sched_getaffinity(0))
-    return max(1, total // max(1, jobs))
+    """Threads per worker: this process's thread budget (:func:`genolang.threads.resolve_threads`:
+    GENOLANG_THREADS, OMP_NUM_THREADS, else the usable CPUs) split J ways."""
+    from genolang.threads import resolve_threads
+
+    return max(1, resolve_threads()[0] // max(1, jobs))
 
 
 def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
