@@ -137,3 +137,15 @@ def test_an_unreachable_ray_address_is_refused_quickly(geno, spec, tmp_path, ray
 def test_a_single_search_on_ray_points_to_torchrun(geno, spec, tmp_path, ray_address):
     _refused(geno("search", str(spec), "--engine", "ray", "--out", str(tmp_path / "runs")),
              "this experiment is one search", "torchrun")
+
+
+def test_choosing_an_engine_imports_neither_ray_nor_torch(spec, tmp_path):
+    """The local engine and an engine error come before any torch or Ray import."""
+    import subprocess
+
+    code = ("import sys\nfrom genolang.cli import main\nfrom genolang.runtime.engine import engine_for\n"
+            "engine_for('local', jobs=2)\n"
+            f"sys.argv = ['geno', 'repeat', {str(spec)!r}, '--engine', 'rya', '--out', {str(tmp_path / 's')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, 'ray' in sys.modules, 'torch' in sys.modules)\n")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.split() == ["2", "False", "False"], ran.stdout + ran.stderr
