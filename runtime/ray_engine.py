@@ -65,6 +65,27 @@ def _die_with_parent() -> None:
         pass
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
+
+
+def _wait_for_previous_attempt(marker: Path, timeout: float = 60.0) -> None:
+    """A previous attempt's process on this host may still be dying (SIGKILL lands only after
+    an fsync in flight): its run directory's lock is free once it is gone."""
+    try:
+        old = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if old.get("host") != socket.gethostname() or not isinstance(old.get("pid"), int):
+        return
+    deadline = time.time() + timeout
+    while _alive(old["pid"]) and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def execute(work: Work, threads: int, cpus: float) -> dict:
     """The body of every task, in a Ray worker: a command as a subprocess, else the call."""
     import ray
@@ -79,12 +100,14 @@ def execute(work: Work, threads: int, cpus: float) -> dict:
 
         torch.set_num_threads(threads)
         return {"placement": where, "value": work.call()}
+    marker = Path(str(work.log) + MARKER_SUFFIX) if work.log else None
+    if marker is not None:
+        _wait_for_previous_attempt(marker)
     log = open(work.log, "w", encoding="utf-8") if work.log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(python_argv(work.command), cwd=work.cwd, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        if work.log:
-            marker = Path(str(work.log) + MARKER_SUFFIX)
+        if marker is not None:
             marker.write_text(json.dumps({**where, "pid": proc.pid}), encoding="utf-8")
         code = proc.wait()
     finally:

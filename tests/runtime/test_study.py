@@ -39,6 +39,18 @@ def _records(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def _wait_until_gone(group: int, timeout: float = 30) -> None:
+    """SIGKILL lands when a process leaves the kernel (a worker in the middle of an fsync
+    finishes it first): the run directories' locks are free only once the group is gone."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """A 2-seed study with one random genotype: started with --jobs 2 in worker processes,
@@ -63,6 +75,7 @@ def study(tmp_path_factory):
         time.sleep(0.05)
     proc.wait()
     assert killed_at is not None, f"no point to kill at: {proc.stdout.read().decode()}"
+    _wait_until_gone(proc.pid)
     restarted = time.time()
     out = CliRunner().invoke(app, ["repeat", str(study)])
     assert out.exit_code == 0, out.output
