@@ -20,24 +20,18 @@ from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, re
 from genolang.limits import MAX_SYNTAX_DEPTH
 
 from . import syntax as S
+from .parse_tables import GRAMMAR, load_parser
 from .printer import COMMENT_GAP
 from .reading import read_spec, strip_bom
 from .transform import ToAst
-
-GRAMMAR = Path(__file__).with_name("geno.lark")
 
 _comments: list[Token] = []
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
-        GRAMMAR.read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _comments.append},
-    )
+    # the pre-generated tables (see .parse_tables): building them from the grammar is slow
+    return load_parser(lexer_callbacks={"COMMENT": _comments.append})
 
 
 TOP_LEVEL = ("use", "op", "space", "cell", "network", "macro", "experiment", "genotype")
