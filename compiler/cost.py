@@ -17,8 +17,9 @@ the modules of :mod:`.build` run in a forward pass and counts:
   views sharing their base's storage. :mod:`.measure` measures the same quantity on built
   modules; tests/compiler/test_cost.py holds the two together.
 
-A primitive registered with its own module builder has no cost rule here:
-:class:`UnknownCost` says so, and the caller measures the built network instead.
+A primitive registered with its own module builder has no cost rule here: it counts as a
+parameter-free layer that keeps its input, and the cost says it is not ``exact`` (the summary
+then measures the built network instead; the memory estimate takes the figure as it is).
 """
 
 from __future__ import annotations
@@ -33,15 +34,11 @@ from genolang.compiler.ir import CellSpec, Concat, OpExpr, Prim, Residual, Seq, 
 from genolang.compiler.primitives import PRIMITIVES, bound, conv_geometry, dw_args, is_identity, is_prim, keeps_shape
 from genolang.compiler.shapes import CellPlan, NetworkPlan
 
-__all__ = ["NetworkCost", "network_cost", "UnknownCost", "HEAD_WIDTHS"]
+__all__ = ["NetworkCost", "network_cost", "HEAD_WIDTHS", "FLOAT"]
 
 HEAD_WIDTHS = (128, 768)        # the side heads' 1x1 and 2x2 conv widths (build.heads.SideHead)
 FLOAT, INDEX = 4, 8             # bytes of a float32 activation and of an int64 pool index
 Shape = tuple[int, int, int]
-
-
-class UnknownCost(Exception):
-    """A primitive without a cost rule (one registered with its own builder)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,7 @@ class NetworkCost:
     mult_adds: int              # per image, inference path
     saved_per_image: int        # bytes autograd keeps per image of the batch ...
     saved_fixed: int            # ... and independent of it (per-channel statistics, α's softmax)
+    exact: bool = True          # False: a primitive without a cost rule was counted as free
 
     def saved_bytes(self, batch: int) -> int:
         return self.saved_per_image * batch + self.saved_fixed
@@ -70,6 +68,7 @@ class _T:
 class _Walk:
     affine: bool                                   # the BN of cells and distill heads
     side: bool = False                             # inside a side head: params apart, no MACs
+    exact: bool = True
     params: int = 0
     side_params: int = 0
     mult_adds: int = 0
@@ -176,13 +175,14 @@ class _Walk:
             grad = any(t.grad for t, _ in outs)
             c = sum(s[0] for _, s in outs) if isinstance(expr, Concat) else outs[0][1][0]
             return self.new(grad), (c, *outs[0][1][1:])
-        raise UnknownCost(f"not an operation expression: {expr!r}")
+        raise TypeError(f"not an operation expression: {expr!r}")
 
     def prim(self, prim: Prim, x: _T, shape: Shape, env: Mapping[str, int], affine: bool) -> tuple[_T, Shape]:
         definition, args = bound(prim, env)
-        if definition.build is not None or prim.name not in _RULES:
-            raise UnknownCost(f"primitive `{prim.name}` has no cost rule")
         out = definition.shape(*shape, args)
+        if definition.build is not None or prim.name not in _RULES:
+            self.exact = False
+            return self.keeps_input(x, shape), out
         return _RULES[prim.name](self, x, shape, out, args, affine), out
 
 
@@ -285,8 +285,6 @@ def network_cost(plan: NetworkPlan, *, search: bool, affine: bool | None = None,
     """The cost of the network :mod:`.build` makes from ``plan``: the supernet when ``search``
     (BN without affine), else the discrete network (affine BN, the template's drop path).
 
-    Raises:
-        UnknownCost: the plan uses a primitive without a cost rule.
     """
     template = plan.template
     w = _Walk(affine=(not search) if affine is None else affine)
@@ -328,4 +326,4 @@ def network_cost(plan: NetworkPlan, *, search: bool, affine: bool | None = None,
                 w.save(w.new(False), fixed=n * FLOAT)
     per_image = sum(p for p, _ in w.saved.values())
     fixed = sum(f for _, f in w.saved.values())
-    return NetworkCost(w.params, w.side_params, arch, w.mult_adds, per_image, fixed)
+    return NetworkCost(w.params, w.side_params, arch, w.mult_adds, per_image, fixed, w.exact)

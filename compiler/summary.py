@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Union
 
-from genolang.compiler.cost import UnknownCost, network_cost
+from genolang.compiler.cost import network_cost
 from genolang.compiler.edges import apply_phase
 from genolang.compiler.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
 from genolang.compiler.shapes import NetworkPlan, format_plan, plan_network
@@ -87,9 +87,8 @@ def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapp
                 raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
             cells = {key: apply_phase(cell, phase) for key, cell in cells.items()}
         plan = plan_network(template, cells)
-        try:
-            cost = network_cost(plan, search=search)
-        except UnknownCost:
+        cost = network_cost(plan, search=search)
+        if not cost.exact:
             found = None
     if found is None:
         from genolang.compiler.measure import measure_network
