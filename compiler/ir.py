@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Union
 
 from genolang.errors import CompileError, Span
@@ -214,10 +215,16 @@ class OpImpl:
     params: tuple[tuple[str, Value], ...] = ()   # the arguments it was instantiated with
     span: Span = field(default=NO_SPAN, compare=False)
 
+    @cached_property
+    def _body_uses_stride(self) -> bool:
+        # asked for every edge of every cell: walking the body each time was the shape
+        # pass's largest cost (the dataclass is frozen, so the answer never changes)
+        return "s" in free_symbols(self.body)
+
     def supports_stride(self, stride: int) -> bool:
         if stride == 1:
             return True
-        return self.stride2 is not None or "s" in free_symbols(self.body)
+        return self.stride2 is not None or self._body_uses_stride
 
     def expr_for(self, stride: int) -> OpExpr:
         if stride != 1 and self.stride2 is not None:

@@ -34,6 +34,19 @@ def _parser() -> Lark:
     return load_parser(lexer_callbacks={"COMMENT": _comments.append})
 
 
+@lru_cache(maxsize=1)
+def _transformer() -> ToAst:
+    return ToAst("<string>")
+
+
+def _to_ast(file: str) -> ToAst:
+    """The one transformer of the process, naming ``file`` (its methods are bound once; parsing
+    is not reentrant anyway: the lexer's comments go to one list)."""
+    transformer = _transformer()
+    transformer.file = file
+    return transformer
+
+
 TOP_LEVEL = ("use", "op", "space", "cell", "network", "macro", "experiment", "genotype")
 MAX_SYNTAX_ERRORS = 5
 
@@ -79,7 +92,7 @@ def _parse(text: str, file: str) -> S.Module:
     comments = sorted(_comments, key=lambda t: (t.line, t.column))
     _check_depth(tree, file)
     try:
-        module = ToAst(file).transform(tree)
+        module = _to_ast(file).transform(tree)
     except VisitError as exc:
         raise exc.orig_exc from None
     return _attach_comments(module, comments, text)
