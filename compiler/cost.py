@@ -280,15 +280,11 @@ def _cell(w: _Walk, row: CellPlan, s0: _T, s1: _T, drop_path: float) -> _T:
     return outputs[0] if len(outputs) == 1 else w.new(any(t.grad for t in outputs))
 
 
-def network_cost(plan: NetworkPlan, *, search: bool, affine: bool | None = None,
-                 drop_path: float | None = None) -> NetworkCost:
+def network_cost(plan: NetworkPlan, *, search: bool) -> NetworkCost:
     """The cost of the network :mod:`.build` makes from ``plan``: the supernet when ``search``
-    (BN without affine), else the discrete network (affine BN, the template's drop path).
-
-    """
+    (BN without affine), else the discrete network (affine BN, the template's drop path)."""
     template = plan.template
-    w = _Walk(affine=(not search) if affine is None else affine)
-    drop_path = template.drop_path if drop_path is None else drop_path
+    w = _Walk(affine=not search)
     c_in, h, wd = template.input_shape
     x, shape = w.new(False), (c_in, h, wd)                   # the images
     if template.stem is not None:                            # the stem's BN is always affine
@@ -301,7 +297,7 @@ def network_cost(plan: NetworkPlan, *, search: bool, affine: bool | None = None,
             env = {"C": row.c_cur, "s": 2 if row.reduction else 1}
             out, _ = w.expr(row.replacement, s1, (row.c_p, *row.hw_p), env, w.affine)
         else:
-            out = _cell(w, row, s0, s1, 0.0 if search else drop_path)
+            out = _cell(w, row, s0, s1, 0.0 if search else template.drop_path)
         s0, s1 = s1, out
         for head in plan.heads:
             if head.after == row.index:
@@ -313,8 +309,9 @@ def network_cost(plan: NetworkPlan, *, search: bool, affine: bool | None = None,
     if template.tail is not None:                            # built with affine BN
         s1, _ = w.expr(template.tail, s1, (last.c_out, *last.hw_out), {"C": last.c_out, "s": 1}, True)
     w.linear(w.new(s1.grad), plan.classifier_in, template.classes)
-    if plan.heads and any(h.kind == "distill" for h in plan.heads):
-        w.save(w.new(False), fixed=(sum(h.kind == "distill" for h in plan.heads) + 1) * FLOAT)  # e = softmax(ensemble)
+    distill = sum(head.kind == "distill" for head in plan.heads)
+    if distill:                          # e = softmax(ensemble logits), kept by each e_k * logits_k
+        w.save(w.new(False), fixed=(distill + 1) * FLOAT)
     arch = 0
     if search:
         # α of each cell type once (slots share it); its softmax, kept by the softmax and by
