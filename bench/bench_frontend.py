@@ -4,13 +4,18 @@
 
 Prints the median time to load every file of specs/ and the stdlib (warm: the grammar is
 built once, as in a long-running process), and the time for generated specs of 10, 100 and
-1,000 cells, to show that time grows linearly with spec size.
+1,000 cells, to show that time grows linearly with spec size; then the wall and CPU time of
+two whole commands in a fresh process, `geno check` of one spec and `geno compile --summary`
+of DARTS V2 (wall time suffers from other jobs on a shared machine; CPU time much less).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +51,28 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(samples)
 
 
+# (command, target wall seconds) -- the targets of issue 10
+COMMANDS = ((("check", "specs/icdarts/digits.geno"), 0.5), (("compile", "zoo/darts_v2", "--summary"), 2.0))
+
+
+def command_times(argv: tuple[str, ...], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU (user + sys) seconds of ``geno ARGV`` in a fresh interpreter."""
+    walls, cpus = [], []
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # as installed: byte-compiled modules (the first, untimed run writes any missing ones)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "genolang", *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "genolang", *argv], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
@@ -63,10 +90,13 @@ def main(argv: list[str] | None = None) -> None:
             files.append(f)
         except genolang.errors.GenolangError as exc:
             print(f"skipping {f.relative_to(ROOT)}: {exc.message}")
+    from genolang.grammar.parser import _parser
+
+    _parser.cache_clear()
     start = time.perf_counter()
-    parse("")  # build the LALR tables once
+    parse("")  # load the LALR tables once (grammar/parse_tables.py)
     build = time.perf_counter() - start
-    print(f"grammar table build (once per process): {build * 1e3:.1f} ms")
+    print(f"grammar tables (once per process): {build * 1e3:.1f} ms")
 
     from genolang.grammar.parser import _FILE_CACHE
 
@@ -88,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"generated spec, {cells:5d} cells (+ a {cells}-cell genotype): parse {t_parse * 1e3:8.1f} ms, "
                   f"parse+lower+verify {t_all * 1e3:8.1f} ms, {t_all / cells * 1e6:7.1f} us/cell")
     del load_mod
+    for command, target in COMMANDS:
+        wall, cpu = command_times(command, max(3, args.repeat // 4))
+        print(f"geno {' '.join(command)}: {wall:.2f} s wall, {cpu:.2f} s CPU (target < {target} s wall: "
+              f"{'met' if wall < target else 'not met'})")
     sys.stdout.flush()
 
 

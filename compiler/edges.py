@@ -6,12 +6,12 @@ Shared by the shape pass and the module builders (:mod:`.build.ops` re-exports t
 
 from __future__ import annotations
 
-from genolang.compiler.ir import ZERO_CONFIGS, CellSpec, OpImpl, Prim, Sym
+from genolang.compiler.ir import ZERO_CONFIGS, CellSpec, GenoCell, GenoEdge, OpImpl, Prim, Sym
 from genolang.compiler.primitives import is_prim
 from genolang.errors import CompileError
 
 __all__ = ["ZERO_OP", "RANDOM_OP", "SPECIAL_OPS", "candidate_ops", "special_op_of", "edge_stride",
-           "is_zero_op", "is_random_op", "eval_edge_op"]
+           "is_zero_op", "is_random_op", "eval_edge_op", "apply_phase"]
 
 ZERO_OP = OpImpl("zero", Prim("zero", (("stride", Sym("s")),)))
 RANDOM_OP = OpImpl("random", Prim("random", (("stride", Sym("s")),)))
@@ -70,3 +70,35 @@ def eval_edge_op(impl: OpImpl, zero: str, phase: str) -> OpImpl | None:
     if rule == "zero" and is_random_op(impl):
         return ZERO_OP
     return impl
+
+
+def apply_phase(cell: GenoCell, phase: str) -> GenoCell:
+    """The cell as built in ``phase``: zero edges dropped or random edges zeroed per its
+    zero configuration. ``zero``/``random`` labels missing from ``ops`` mean the built-ins."""
+    table = {**SPECIAL_OPS, **dict(cell.ops)}
+    nodes = []
+    for node, edges in cell.nodes:
+        kept: list[GenoEdge] = []
+        for edge in edges:
+            if edge.op not in table:
+                kept.append(edge)              # the shape pass reports the unknown op
+                continue
+            impl = eval_edge_op(table[edge.op], cell.zero, phase)
+            if impl is None:
+                continue
+            label = edge.op if impl is table[edge.op] else "zero"
+            new = GenoEdge(label, edge.src)
+            if label != edge.op and new in kept:
+                continue                       # a zeroed random edge beside a zero edge
+            kept.append(new)
+        nodes.append((node, tuple(kept)))
+    ops = dict(cell.ops)
+    if "zero" in ops and not is_zero_op(ops["zero"]):
+        raise CompileError(f"cell `{cell.name}` defines `zero` as another operation; "
+                           "the zero configuration needs that label", cell.span)
+    used = {e.op for _, edges in nodes for e in edges}
+    for special in SPECIAL_OPS:
+        if special in used and special not in ops:
+            ops[special] = SPECIAL_OPS[special]
+    return GenoCell(cell.name, cell.inputs, tuple(nodes), cell.output, tuple(ops.items()),
+                    cell.reduction, cell.zero, cell.span)

@@ -4,7 +4,9 @@ Lowering (:mod:`genolang.compiler.lower`) turns the AST into these objects; the 
 builders (:mod:`genolang.compiler.build`) turn them into ``nn.Module`` s; derivation turns α
 back into a :class:`Genotype`, which :mod:`genolang.compiler.raise_` turns back into AST for
 the printer. Payloads are frozen dataclasses; graphs are networkx graphs wrapped by
-:class:`CellGraph` (never subclassed), with stable path-like node ids such as ``normal.n2``.
+:class:`CellGraph` (never subclassed), with stable path-like node ids such as ``normal.n2``;
+networkx is imported only when a graph algorithm runs (it costs ~0.1 s, more than a whole
+``geno check``).
 
 Operation expressions keep two free symbols, bound only when a module is built:
 
@@ -16,9 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Union
-
-import networkx as nx
 
 from genolang.errors import CompileError, Span
 from genolang.limits import MAX_NUMBER, MAX_STRING_CHARS
@@ -214,10 +215,16 @@ class OpImpl:
     params: tuple[tuple[str, Value], ...] = ()   # the arguments it was instantiated with
     span: Span = field(default=NO_SPAN, compare=False)
 
+    @cached_property
+    def _body_uses_stride(self) -> bool:
+        # asked for every edge of every cell: walking the body each time was the shape
+        # pass's largest cost (the dataclass is frozen, so the answer never changes)
+        return "s" in free_symbols(self.body)
+
     def supports_stride(self, stride: int) -> bool:
         if stride == 1:
             return True
-        return self.stride2 is not None or "s" in free_symbols(self.body)
+        return self.stride2 is not None or self._body_uses_stride
 
     def expr_for(self, stride: int) -> OpExpr:
         if stride != 1 and self.stride2 is not None:
@@ -331,22 +338,36 @@ class CellGraph:
         self.inputs = tuple(inputs)
         self.nodes = tuple(nodes)
         self.output = tuple(output)
-        self._g = nx.MultiDiGraph(name=name)
-        for state in self.inputs + self.nodes:
-            self._g.add_node(self.node_id(state), state=state,
-                             kind="input" if state in self.inputs else "node")
+        self._edges: dict[tuple[str, str, str], None] = {}   # (src, dst, op) states, insertion order
+        self._nx = None
 
     def node_id(self, state: str) -> str:
         return f"{self.name}.{state}"
 
     def add_edge(self, src: str, dst: str, op: str) -> None:
-        self._g.add_edge(self.node_id(src), self.node_id(dst), key=op, op=op)
+        self._edges[(src, dst, op)] = None                 # keyed by op, as the multigraph was
+        self._nx = None
 
     def in_edges(self, dst: str) -> list[tuple[str, str]]:
         """(source state, op) pairs entering ``dst``, in insertion order."""
-        return [(self._g.nodes[u]["state"], k) for u, _, k in self._g.in_edges(self.node_id(dst), keys=True)]
+        return [(src, op) for src, d, op in self._edges if d == dst]
+
+    @property
+    def _g(self):
+        if self._nx is None:
+            import networkx as nx
+
+            g = nx.MultiDiGraph(name=self.name)
+            for state in self.inputs + self.nodes:
+                g.add_node(self.node_id(state), state=state, kind="input" if state in self.inputs else "node")
+            for src, dst, op in self._edges:
+                g.add_edge(self.node_id(src), self.node_id(dst), key=op, op=op)
+            self._nx = g
+        return self._nx
 
     def find_cycle(self) -> list[str] | None:
+        import networkx as nx
+
         try:
             return [u for u, _, *_ in nx.find_cycle(self._g)]
         except nx.NetworkXNoCycle:
@@ -354,13 +375,16 @@ class CellGraph:
 
     def unreachable_outputs(self) -> list[str]:
         """Output states that no cell input reaches (a node with no path from the inputs)."""
+        import networkx as nx
+
         sources = {self.node_id(i) for i in self.inputs}
         reach: set[str] = set(sources)
         for s in sources:
             reach |= nx.descendants(self._g, s)
         return [o for o in self.output if self.node_id(o) not in reach and o not in self.inputs]
 
-    def to_networkx(self) -> nx.MultiDiGraph:
+    def to_networkx(self):
+        """A copy of the cell as a ``networkx.MultiDiGraph``."""
         return self._g.copy()
 
 

@@ -22,6 +22,7 @@ Allowed folders come from ``--allow-path DIR`` (:func:`allow_path`) and from the
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def project_root(main_file: str) -> Path:
     return folder
 
 
+@lru_cache(maxsize=4)
+def _real_roots(roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    # the package's own library folders: resolved once, not at every `use` (~10 lstat calls each)
+    return tuple(Path(os.path.realpath(p)) for p in roots)
+
+
 def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
@@ -105,7 +112,7 @@ def resolve_use(written: str, importer: str, root: Path | None = None) -> Path:
     if root is None:
         root = project_root(importer)
     allowed = allowed_paths()
-    libraries = [Path(os.path.realpath(p)) for p in LIBRARY_ROOTS]
+    libraries = list(_real_roots(tuple(LIBRARY_ROOTS)))
     trusted = [root, *libraries, *allowed]
     if not written.endswith(".geno"):
         raise UseRefused("it is not a .geno file", "`use` reads spec files only (ending in .geno)")

@@ -152,8 +152,11 @@ def _span(*candidates: Span | None) -> Span | None:
     return candidates[-1] if candidates else None
 
 
-def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool) -> tuple[tuple[EdgePlan, ...], HW, int]:
-    """Check every edge of a cell; returns the edges, the output resolution and channels."""
+def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool,
+                shapes: dict) -> tuple[tuple[EdgePlan, ...], HW, int]:
+    """Check every edge of a cell; returns the edges, the output resolution and channels.
+    ``shapes`` remembers the output shape of each (op, stride, input shape) of the network:
+    a search cell applies every candidate to every predecessor, the same few shapes."""
     if len(cell.inputs) not in (1, 2):
         raise CompileError(f"cell `{cell.name}` has {len(cell.inputs)} inputs; a cell reads two (the outputs "
                            "of the two previous cells) or one (the previous cell's output)", cell.span,
@@ -177,10 +180,15 @@ def _plan_edges(cell: AnyCell, c_cur: int, hw_in: HW, reduction: bool) -> tuple[
                 raise CompileError(f"{where}: operation `{impl.name}` cannot take stride {stride}",
                                    _span(impl.span, cell.span),
                                    hint="use the symbol `s` as a stride in its body, or add a `stride 2:` branch")
-            try:
-                shape = expr_shape(impl.expr_for(stride), (c_cur, *states[src]), {"C": c_cur, "s": stride})
-            except CompileError as exc:
-                raise CompileError(f"{where}: {exc.message}", _span(exc.span, impl.span, cell.span), exc.hint) from None
+            key = (id(impl), stride, c_cur, states[src])         # impl outlives the plan: ids are stable
+            shape = shapes.get(key)
+            if shape is None:
+                try:
+                    shape = expr_shape(impl.expr_for(stride), (c_cur, *states[src]), {"C": c_cur, "s": stride})
+                except CompileError as exc:
+                    raise CompileError(f"{where}: {exc.message}", _span(exc.span, impl.span, cell.span),
+                                       exc.hint) from None
+                shapes[key] = shape
             if shape != (c_cur, *hw_node):
                 raise CompileError(
                     f"{where}: operation `{impl.name}` produces {shape[0]}x{shape[1]}x{shape[2]}, "
@@ -241,6 +249,7 @@ def plan_network(template: NetworkTemplate, cells: Mapping[str, AnyCell]) -> Net
     c_cur = template.channels
     reduction_prev = False
     rows: list[CellPlan] = []
+    shapes: dict = {}
     for index, slot in enumerate(template.slots):
         stage = stage_of(template.slots, index)
         if slot.replacement is not None:
@@ -255,7 +264,7 @@ def plan_network(template: NetworkTemplate, cells: Mapping[str, AnyCell]) -> Net
             c_cur = c_cur * 2 if reduction else c_cur
             if len(cell.inputs) == 2:
                 _preproc_check(index, reduction_prev, hw_pp, hw_p, _span(cell.span, template.span))
-            edges, hw_out, c_out = _plan_edges(cell, c_cur, hw_p, reduction)
+            edges, hw_out, c_out = _plan_edges(cell, c_cur, hw_p, reduction, shapes)
             row = CellPlan(index, key, cell, None, reduction, reduction_prev, c_pp, c_p, c_cur, c_out,
                            hw_pp, hw_p, hw_out, stage, edges)
         else:

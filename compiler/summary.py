@@ -1,17 +1,22 @@
 """Network summaries: parameters, multiply-adds, per-cell shapes, activation memory.
 
-:func:`summarize` builds the network of a template with a genotype (discrete network) or
-with search cells (supernet) and measures it:
+:func:`summarize` computes, from the shape plan of a template with a genotype (discrete
+network) or with search cells (supernet), without building it and without torch
+(:mod:`.cost` has the definitions):
 
 * parameters, without and with the side heads (DARTS auxiliary head, CDARTS distill
   heads) -- the DARTS convention reports params without the auxiliary head; the
   architecture parameters α of a supernet are counted separately;
-* multiply-adds of one image on the inference path (stem, cells, classifier), counted by
-  forward hooks on every ``Conv2d`` and ``Linear`` outside the side heads;
+* multiply-adds of one image on the inference path (stem, cells, classifier): every
+  ``Conv2d`` and ``Linear`` outside the side heads;
 * the per-cell table of the shape pass;
-* an estimate of the activation memory of a training step at batch ``B``: the bytes of
-  every distinct tensor autograd saves for the backward pass in one training-mode
-  forward (parameters excluded), measured at ``min(B, 8)`` and scaled linearly in ``B``.
+* the activation memory of a training step at batch ``B``: the bytes of every distinct
+  tensor autograd saves for the backward pass in one training-mode forward (parameters
+  excluded), at :func:`probe_batch` ``(B)`` images scaled linearly to ``B`` -- the figure
+  :mod:`.measure` measures on the built modules.
+
+A network using a primitive registered with its own module builder is built and measured
+instead (:func:`.measure.measure_network`), since only its builder knows its layers.
 """
 
 from __future__ import annotations
@@ -19,14 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Union
 
-import torch
-from torch import nn
-
+from genolang.compiler.cost import network_cost
+from genolang.compiler.edges import apply_phase
 from genolang.compiler.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
-from genolang.compiler.shapes import NetworkPlan, format_plan
+from genolang.compiler.shapes import NetworkPlan, format_plan, plan_network
 
-__all__ = ["NetworkSummary", "build_network", "summarize", "summary", "format_summary", "count_mult_adds",
-           "activation_bytes"]
+__all__ = ["NetworkSummary", "summarize", "summary", "format_summary", "probe_batch", "build_network",
+           "count_mult_adds", "activation_bytes"]
 
 SIDE_HEADS = ("aux_head.", "distill_heads.")
 PROBE_BATCH = 8                     # the batch a summary measures activations at
@@ -45,107 +49,70 @@ class NetworkSummary:
     plan: NetworkPlan
 
 
-def build_network(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]],
-                  *, phase: str = "retrain") -> nn.Module:
-    """The discrete network of a genotype, or the supernet of search cells."""
-    from genolang.compiler.build import EvalNetwork, SearchNetwork
+def probe_batch(batch: int) -> int:
+    """The batch activations are measured at: at most :data:`PROBE_BATCH`, and 2 for a batch
+    of 1 (batch norm needs two samples in training)."""
+    return min(batch, PROBE_BATCH) if batch > 1 else 2
 
+
+def _cells(cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]]) -> tuple[dict, bool] | None:
+    """(cells as the builder plans them, whether it is a supernet), or None for a mapping the
+    builders refuse (search and discrete cells mixed): measuring reports their error."""
     if isinstance(cells_or_genotype, Genotype):
-        return EvalNetwork(template, cells_or_genotype, phase=phase)
-    if all(isinstance(c, GenoCell) for c in cells_or_genotype.values()):
-        genotype = Genotype("cells", tuple(cells_or_genotype.items()))
-        return EvalNetwork(template, genotype, phase=phase)
-    return SearchNetwork(template, cells_or_genotype, generator=torch.Generator().manual_seed(0))
-
-
-def _is_side(name: str) -> bool:
-    return name.startswith(SIDE_HEADS)
-
-
-def count_mult_adds(net: nn.Module, example: torch.Tensor) -> int:
-    """Multiply-adds of one forward pass per image (Conv2d and Linear outside side heads)."""
-    total = 0
-
-    def conv_hook(module: nn.Conv2d, inputs, output) -> None:
-        nonlocal total
-        kh, kw = module.kernel_size
-        total += output.numel() * (module.in_channels // module.groups) * kh * kw
-
-    def linear_hook(module: nn.Linear, inputs, output) -> None:
-        nonlocal total
-        total += output.numel() * module.in_features
-
-    handles = []
-    for name, module in net.named_modules():
-        if _is_side(name + "."):
-            continue
-        if isinstance(module, nn.Conv2d):
-            handles.append(module.register_forward_hook(conv_hook))
-        elif isinstance(module, nn.Linear):
-            handles.append(module.register_forward_hook(linear_hook))
-    was_training = net.training
-    try:
-        net.eval()
-        with torch.no_grad():
-            net(example)
-    finally:
-        net.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return total // example.shape[0]
-
-
-def activation_bytes(net: nn.Module, example: torch.Tensor) -> int:
-    """Bytes of the distinct non-parameter tensors autograd saves in one training forward."""
-    params = {p.untyped_storage().data_ptr() for p in net.parameters()}
-    seen: set[int] = set()
-    total = 0
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        nonlocal total
-        storage = tensor.untyped_storage()
-        key = storage.data_ptr()
-        if key not in params and key not in seen:
-            seen.add(key)
-            total += storage.nbytes()
-        return tensor
-
-    was_training = net.training
-    try:
-        net.train()
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            net(example)
-    finally:
-        net.train(was_training)
-    return total
+        return dict(cells_or_genotype.cells), False
+    cells = dict(cells_or_genotype)
+    if all(isinstance(c, GenoCell) for c in cells.values()):
+        return cells, False
+    if all(isinstance(c, CellSpec) for c in cells.values()):
+        return cells, True
+    return None
 
 
 def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]], *,
               batch: int = 1, phase: str = "retrain", activations: bool = True) -> NetworkSummary:
-    """Build and measure a network (see the module docstring).
+    """Summarise a network from its shapes (see the module docstring).
 
     Example:
         >>> s = summarize(retrain_template, darts_v2, batch=96)
-        >>> s.params                     # 3349342
+        >>> s.params
+        3349342
     """
-    net = build_network(template, cells_or_genotype, phase=phase)
-    arch = {id(p) for p in getattr(net, "arch_parameters", lambda: [])()}
-    weights = [(n, p) for n, p in net.named_parameters() if id(p) not in arch]
-    params_with_heads = sum(p.numel() for _, p in weights)
-    params = sum(p.numel() for n, p in weights if not _is_side(n))
-    example = torch.randn(1, *template.input_shape)
-    mult_adds = count_mult_adds(net, example)
-    act = 0
-    if activations:
-        probe = min(batch, PROBE_BATCH) if batch > 1 else 2     # BN needs 2 samples in training
-        act = activation_bytes(net, torch.randn(probe, *template.input_shape)) * batch // probe
-    kind = "search" if arch else "discrete"
-    return NetworkSummary(template.name, kind, params, params_with_heads, sum(p.numel() for p in net.parameters()
-                                                                                if id(p) in arch),
-                          mult_adds, batch, act, net.plan)
+    found = _cells(cells_or_genotype)
+    if found is not None:
+        cells, search = found
+        if not search:
+            if phase not in ("eval", "retrain"):
+                from genolang.errors import CompileError
+
+                raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
+            cells = {key: apply_phase(cell, phase) for key, cell in cells.items()}
+        plan = plan_network(template, cells)
+        cost = network_cost(plan, search=search)
+        if not cost.exact:
+            found = None
+    if found is None:
+        from genolang.compiler.measure import measure_network
+
+        return measure_network(template, cells_or_genotype, batch=batch, phase=phase, activations=activations)
+    probe = probe_batch(batch)
+    act = cost.saved_bytes(probe) * batch // probe if activations else 0
+    return NetworkSummary(template.name, "search" if search else "discrete", cost.params,
+                          cost.params + cost.side_params, cost.arch_params, cost.mult_adds, batch, act, plan)
 
 
 summary = summarize          # the name the CLI brief uses
+
+# The torch side (building and measuring modules) lives in .measure; these names are still
+# importable from here.
+_MEASURE_NAMES = ("build_network", "count_mult_adds", "activation_bytes", "measure_network")
+
+
+def __getattr__(name: str):
+    if name in _MEASURE_NAMES:
+        from genolang.compiler import measure
+
+        return getattr(measure, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _mega(n: int) -> str:

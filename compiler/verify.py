@@ -9,6 +9,8 @@ options. ``geno check`` runs it after :func:`~genolang.compiler.lower.load`.
 
 from __future__ import annotations
 
+from typing import Iterator, Mapping
+
 from genolang.errors import CompileError, ErrorGroup, GenolangError, SpecSemanticError, did_you_mean
 
 from . import ir
@@ -17,7 +19,7 @@ from .experiment_lowering import find_setting
 from .lower import Program, header_span
 from .shapes import plan_network
 
-__all__ = ["verify", "verify_errors"]
+__all__ = ["verify", "verify_errors", "planned_networks"]
 
 
 def verify(program: Program) -> None:
@@ -29,40 +31,47 @@ def verify(program: Program) -> None:
 
 def verify_errors(program: Program) -> list[GenolangError]:
     errors: list[GenolangError] = []
-    seen: set[tuple] = set()
-
-    def plan(template: ir.NetworkTemplate, cells, where) -> None:
-        key = (template.name, id(cells))
-        if key in seen:
-            return
-        seen.add(key)
+    for template, cells, where in planned_networks(program):
         try:
             plan_network(template, cells)
         except CompileError as exc:
             span = exc.span if exc.span is not None and exc.span.known else header_span(template.span)
             errors.append(CompileError(f"{where}: {exc.message}" if where else exc.message, span, exc.hint))
+    for name in program.local("experiment"):
+        definition = program.table.defs["experiment"][name]
+        errors.extend(_data_errors(program.experiments[name].config.data, definition, name))
+    return errors
+
+
+def planned_networks(program: Program) -> Iterator[tuple[ir.NetworkTemplate, Mapping, str]]:
+    """(template, cells, where) of every network `geno compile` and `geno search` could build
+    from the main file, once each: its networks with the search cells, its genotypes on
+    their templates, its experiments' search, evaluation and retraining networks."""
+    seen: set[str] = set()
+
+    def once(template: ir.NetworkTemplate, cells, where: str, key: str):
+        if key not in seen:
+            seen.add(key)
+            yield template, cells, where
 
     for name in program.local("network"):
         template = program.templates[name]
         if _cells_defined(program, template):
-            plan(template, program.cells, "")
+            yield from once(template, program.cells, "", template.name)
     for name in program.local("genotype"):
         genotype = program.genotypes[name]
         template = _genotype_template(program, genotype)
         if template is not None and genotype.macro is None:
-            plan(template, dict(genotype.cells), f"genotype `{name}` on network `{template.name}`")
+            yield from once(template, dict(genotype.cells), f"genotype `{name}` on network `{template.name}`",
+                            f"genotype {name}")
     for name in program.local("experiment"):
-        experiment = program.experiments[name]
-        config = experiment.config
-        definition = program.table.defs["experiment"][name]
+        config = program.experiments[name].config
         for role in ("search", "eval", "retrain"):
             network = getattr(config.templates, role)
             if network and network in program.templates:
                 template = program.templates[network]
                 if _cells_defined(program, template):
-                    plan(template, program.cells, "")
-        errors.extend(_data_errors(config.data, definition, name))
-    return errors
+                    yield from once(template, program.cells, "", template.name)
 
 
 def _cells_defined(program: Program, template: ir.NetworkTemplate) -> bool:

@@ -20,24 +20,31 @@ from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, re
 from genolang.limits import MAX_SYNTAX_DEPTH
 
 from . import syntax as S
+from .parse_tables import GRAMMAR, load_parser
 from .printer import COMMENT_GAP
 from .reading import read_spec, strip_bom
 from .transform import ToAst
-
-GRAMMAR = Path(__file__).with_name("geno.lark")
 
 _comments: list[Token] = []
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
-        GRAMMAR.read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _comments.append},
-    )
+    # the pre-generated tables (see .parse_tables): building them from the grammar is slow
+    return load_parser(lexer_callbacks={"COMMENT": _comments.append})
+
+
+@lru_cache(maxsize=1)
+def _transformer() -> ToAst:
+    return ToAst("<string>")
+
+
+def _to_ast(file: str) -> ToAst:
+    """The one transformer of the process, naming ``file`` (its methods are bound once; parsing
+    is not reentrant anyway: the lexer's comments go to one list)."""
+    transformer = _transformer()
+    transformer.file = file
+    return transformer
 
 
 TOP_LEVEL = ("use", "op", "space", "cell", "network", "macro", "experiment", "genotype")
@@ -85,7 +92,7 @@ def _parse(text: str, file: str) -> S.Module:
     comments = sorted(_comments, key=lambda t: (t.line, t.column))
     _check_depth(tree, file)
     try:
-        module = ToAst(file).transform(tree)
+        module = _to_ast(file).transform(tree)
     except VisitError as exc:
         raise exc.orig_exc from None
     return _attach_comments(module, comments, text)
@@ -333,18 +340,31 @@ def _attach(stmt: S.Stmt, pool: _Comments) -> S.Stmt:
     line = stmt.span.line
     changes: dict = {}
     if line:
-        changes["comments"] = pool.before(line)
-        changes["note"] = pool.on(line)
+        comments, note = pool.before(line), pool.on(line)
+        if comments:
+            changes["comments"] = comments
+        if note is not None:
+            changes["note"] = note
     for name in _BODY_FIELDS:
         children = getattr(stmt, name, None)
         if isinstance(children, tuple) and children and isinstance(children[0], S.Stmt):
-            changes[name] = tuple(_attach(child, pool) for child in children)
+            attached = tuple(_attach(child, pool) for child in children)
+            if any(a is not c for a, c in zip(attached, children)):
+                changes[name] = attached
     if isinstance(stmt, S.SpaceDef) and isinstance(stmt.expr, S.SpaceLit):
         # a space block prints one entry per line, so its entries keep their own comments
-        entries = tuple(dataclasses.replace(e, comments=pool.before(e.span.line), note=pool.on(e.span.line))
-                        if e.span.line else e for e in stmt.expr.entries)
-        changes["expr"] = dataclasses.replace(stmt.expr, entries=entries)
-    return dataclasses.replace(stmt, **changes)
+        entries = tuple(_attach_entry(e, pool) for e in stmt.expr.entries)
+        if any(a is not e for a, e in zip(entries, stmt.expr.entries)):
+            changes["expr"] = dataclasses.replace(stmt.expr, entries=entries)
+    # a statement without comments is returned as it is (most are: rebuilding each was slow)
+    return dataclasses.replace(stmt, **changes) if changes else stmt
+
+
+def _attach_entry(entry, pool: _Comments):
+    if not entry.span.line:
+        return entry
+    comments, note = pool.before(entry.span.line), pool.on(entry.span.line)
+    return dataclasses.replace(entry, comments=comments, note=note) if comments or note is not None else entry
 
 
 def _attach_comments(module: S.Module, tokens: list[Token], text: str = "") -> S.Module:

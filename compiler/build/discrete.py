@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
-from genolang.compiler.build.ops import SPECIAL_OPS, drop_path, eval_edge_op, is_zero_op
-from genolang.compiler.ir import GenoCell, GenoEdge, Genotype, NetworkTemplate
+from genolang.compiler.build.ops import drop_path
+from genolang.compiler.edges import apply_phase  # noqa: F401  (re-exported; torch-free, for the summary)
+from genolang.compiler.ir import Genotype, NetworkTemplate
 from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
 from genolang.errors import CompileError
 
@@ -50,38 +51,6 @@ class SumNode(nn.ModuleDict):
                 y = drop_path(y, p)
             out = y if out is None else out + y
         return out
-
-
-def apply_phase(cell: GenoCell, phase: str) -> GenoCell:
-    """The cell as built in ``phase``: zero edges dropped or random edges zeroed per its
-    zero configuration. ``zero``/``random`` labels missing from ``ops`` mean the built-ins."""
-    table = {**SPECIAL_OPS, **dict(cell.ops)}
-    nodes = []
-    for node, edges in cell.nodes:
-        kept: list[GenoEdge] = []
-        for edge in edges:
-            if edge.op not in table:
-                kept.append(edge)              # the shape pass reports the unknown op
-                continue
-            impl = eval_edge_op(table[edge.op], cell.zero, phase)
-            if impl is None:
-                continue
-            label = edge.op if impl is table[edge.op] else "zero"
-            new = GenoEdge(label, edge.src)
-            if label != edge.op and new in kept:
-                continue                       # a zeroed random edge beside a zero edge
-            kept.append(new)
-        nodes.append((node, tuple(kept)))
-    ops = dict(cell.ops)
-    if "zero" in ops and not is_zero_op(ops["zero"]):
-        raise CompileError(f"cell `{cell.name}` defines `zero` as another operation; "
-                           "the zero configuration needs that label", cell.span)
-    used = {e.op for _, edges in nodes for e in edges}
-    for special in SPECIAL_OPS:
-        if special in used and special not in ops:
-            ops[special] = SPECIAL_OPS[special]
-    return GenoCell(cell.name, cell.inputs, tuple(nodes), cell.output, tuple(ops.items()),
-                    cell.reduction, cell.zero, cell.span)
 
 
 class EvalNetwork(CellNetwork):

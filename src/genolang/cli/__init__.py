@@ -16,7 +16,33 @@ import typer
 
 from genolang.errors import GenolangError, UserError
 
-app = typer.Typer(
+class _LazyTyper(typer.Typer):
+    """A Typer app whose command modules are imported when its commands are first listed.
+
+    Importing every command module costs more than a whole `geno check` (the run commands
+    pull in their engines), so :func:`main` imports only the module of the command it is
+    asked for (:data:`COMMANDS`); anything else that lists the commands -- ``--help``, an
+    unknown command, ``CliRunner().invoke(app, ...)`` -- gets all of them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._commands: list = []
+        self._lazy = True               # False while main() runs one command, or once all are loaded
+        super().__init__(*args, **kwargs)
+
+    @property
+    def registered_commands(self) -> list:
+        if self._lazy:
+            self._lazy = False          # before the imports: each registers through this property
+            _load_commands(COMMAND_MODULES)
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list) -> None:
+        self._commands = value
+
+
+app = _LazyTyper(
     name="geno",
     help="genolang: write NAS search spaces and architectures as text; search, compile and train them.",
     no_args_is_help=True,
@@ -30,6 +56,12 @@ app = typer.Typer(
 COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "macro",
                    "repeat", "report_cmd", "draw")
 
+# command name -> the module that registers it (tests/cli/test_lazy_commands.py checks the map)
+COMMANDS = {"check": "check", "fmt": "fmt", "show": "show", "import": "interop", "export": "interop",
+            "compile": "compile", "search": "search", "train": "train", "eval": "train", "sample": "sample",
+            "diff": "diff", "macro-search": "macro", "repeat": "repeat", "run-item": "repeat",
+            "report": "report_cmd", "draw": "draw"}
+
 _state = {"debug": False}
 
 
@@ -38,9 +70,17 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show Python traceba
     _state["debug"] = debug or os.environ.get("GENO_DEBUG") == "1"
 
 
-def _load_commands() -> None:
-    for name in COMMAND_MODULES:
+def _load_commands(modules) -> None:
+    for name in modules:
         importlib.import_module(f"genolang.cli.{name}")
+
+
+def _command_module(argv: list[str]) -> str | None:
+    """The module of the command ``argv`` names (its first word that is not an option), if known."""
+    for word in argv:
+        if not word.startswith("-"):
+            return COMMANDS.get(word)
+    return None
 
 
 def debug_enabled() -> bool:
@@ -65,7 +105,19 @@ def report(exc: GenolangError) -> int:
 
 
 def main() -> None:
-    _load_commands()
+    module = _command_module(sys.argv[1:])
+    selective = module is not None and app._lazy
+    if selective:
+        app._lazy = False
+        _load_commands([module])
+    try:
+        _run()
+    finally:
+        if selective:
+            app._lazy = True            # whoever lists the commands later (a test) still gets all
+
+
+def _run() -> None:
     try:
         # In non-standalone mode click returns the code of `typer.Exit` instead of exiting.
         code = app(standalone_mode=False)
@@ -94,6 +146,3 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code or 2)
         raise
-
-
-_load_commands()

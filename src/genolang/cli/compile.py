@@ -66,15 +66,15 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the export."),
             allow_path: Optional[List[Path]] = typer.Option(None, "--allow-path", help=ALLOW_PATH_HELP)) -> None:
     """Compile a genotype (or a search space) to a PyTorch network: print its parameter
-    count, multiply-adds, per-cell shapes and activation memory; optionally export it.
+    count, multiply-adds, per-cell shapes and activation memory (computed from its shapes,
+    without building it); optionally export it.
 
     The network's memory is estimated from its shapes first: one that would not fit is
     refused with the figure before anything is allocated."""
     import sys
 
     from genolang.api import load, loads
-    from genolang.compiler.export import export_network
-    from genolang.compiler.summary import PROBE_BATCH, build_network, format_summary, summarize
+    from genolang.compiler.summary import format_summary, probe_batch, summarize
     from genolang.errors import ConfigError
 
     if export is not None and out is None:
@@ -84,11 +84,14 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     allow_paths(allow_path)
     program = loads(sys.stdin.read(), "<stdin>") if str(spec) == "-" else load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)
-    # what building and measuring allocates: the weights and one probe forward
-    check_fits(t, cells, (min(batch, PROBE_BATCH) if batch > 1 else 2) if summary else 1)
-    if summary:
+    # what measuring would allocate (a summary built from modules), and an export
+    check_fits(t, cells, probe_batch(batch) if summary else 1)
+    if summary:         # from the shapes, without torch (compiler/cost.py)
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
     if export is not None:
+        from genolang.compiler.export import export_network
+        from genolang.compiler.measure import build_network
+
         net = build_network(t, cells, phase=phase)
         written = export_network(net, t.input_shape, export, out)
         typer.echo(f"wrote {written} ({export}; output checked against the module)")
