@@ -59,6 +59,7 @@ from genolang.runtime.netlink import (
 from genolang.runtime.progress import Progress
 from genolang.runtime.tensorboard import log_search_epoch
 from genolang.runtime.rundir import RunDir
+from genolang.runtime.run_threads import RunThreads, start_threads
 from genolang.runtime.weights import WeightPool
 
 __all__ = ["SearchData", "SearchResult", "CyclicLoop", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
@@ -205,6 +206,7 @@ class CyclicLoop(ABC):
         self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
         self.progress = progress or Progress(self.total_epochs, enabled=False)
         self.cream = self.algo.name == "cdarts"
+        self.threads: RunThreads | None = None     # set by the runner (run_search, run_macro_search)
         seed_everything(config.seed)
 
     def _setup_optimisers(self, arch: list[nn.Parameter], w_search: list[nn.Parameter], arch_lr: float) -> None:
@@ -257,6 +259,11 @@ class CyclicLoop(ABC):
             gen = torch.Generator().manual_seed(derive_seed(self.config.seed, 7, epoch, stream, step))
             x = self.data.augment(x, self.search_cfg.crop_padding, gen)
         return x, y
+
+    def _tick(self) -> None:
+        """Once per step: lets the thread count follow the CPUs' load (genolang.threads)."""
+        if self.threads is not None:
+            self.threads.tick()
 
     def _limit(self, n: int) -> int:
         cap = self.search_cfg.steps_per_epoch
@@ -322,6 +329,7 @@ class CyclicLoop(ABC):
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
             self.progress.step("pretrain", epoch, i, len(batches), values=meter.means)
+            self._tick()
             x, y = self._get("train", idx, epoch, 0, i)
             if self.cream:
                 out = net(x)
@@ -353,6 +361,7 @@ class CyclicLoop(ABC):
             batches = batches[: self._limit(len(batches))]
             for i, idx in enumerate(batches):
                 self.progress.step("warmup", epoch, i, len(batches), values=meter.means)
+                self._tick()
                 x, y = self._get(part, idx, epoch, 10 + w, i)
                 out = net(x)
                 loss = net_ce(self.route, out, y)
@@ -488,6 +497,7 @@ class CyclicLoop(ABC):
             x_v, y_v = self._get("val", val[i], epoch, 2, i)
             self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
             self.progress.step(self.phase, epoch, i, steps, values=meter.means)
+            self._tick()
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
@@ -537,6 +547,8 @@ class CyclicLoop(ABC):
 
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
+        if self.threads is not None:          # the first line, on a resume too
+            self.progress.message(self.threads.line())
         if self.next_epoch == 0:
             self.progress.begin()             # the run directory and the resume command come first
             self.progress.message(self.settings_line())
@@ -758,7 +770,9 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
 
     A resume refuses a changed config or spec unless ``force``; a diverging run raises
     :class:`~genolang.runtime.finite.NonFiniteError` and keeps its last finite checkpoint."""
-    init_from_env(resolve_device(config.device))
+    device = resolve_device(config.device)
+    init_from_env(device)
+    config, threads = start_threads(config, device)
     rd = RunDir(run_dir) if run_dir is not None else None
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
@@ -769,6 +783,8 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
                                               resume=f"geno search --resume {rd.path}" if rd else None))
     if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path))
+        rd.note_runtime(threads.record())
+    searcher.threads = threads
     try:
         return searcher.run()
     except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume
