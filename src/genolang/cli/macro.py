@@ -52,7 +52,7 @@ def macro_search(
     from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
     check_device(device)
-    overrides = {**common_overrides(seed, device, False, limit, sets, labels), **thread_count}
+    overrides = {**thread_count, **common_overrides(seed, device, False, limit, sets, labels)}
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})

@@ -140,7 +140,7 @@ def search(
     from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
 
     check_device(device)
-    overrides = {**common_overrides(seed, device, channels_last, limit, sets, labels), **thread_count}
+    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps),

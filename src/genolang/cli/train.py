@@ -92,7 +92,7 @@ def train(
     check_device(device)
     if test_every < 0:
         raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
-    overrides = {**common_overrides(seed, device, channels_last, limit, sets, labels), **thread_count}
+    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
     add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
                                     "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
