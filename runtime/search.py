@@ -56,6 +56,7 @@ from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
+from genolang.runtime.precision import with_precision
 from genolang.runtime.progress import Progress
 from genolang.runtime.tensorboard import log_search_epoch
 from genolang.runtime.rundir import RunDir
@@ -260,6 +261,11 @@ class CyclicLoop(ABC):
             x = self.data.augment(x, self.search_cfg.crop_padding, gen)
         return x, y
 
+    def _net(self, net: nn.Module):
+        """``net`` as the steps call it: under bf16 autocast with float32 outputs where
+        ``search.autocast = bf16`` (runtime/precision.py), else itself."""
+        return with_precision(net, self.search_cfg.autocast, self.device, self.search_cfg.cuda_graphs == "on")
+
     def _tick(self) -> None:
         """Once per step: lets the thread count follow the CPUs' load (genolang.threads)."""
         if self.threads is not None:
@@ -324,7 +330,7 @@ class CyclicLoop(ABC):
         """CE_S on train (with the heads' CE, ``head_ce``), the architecture fixed
         (Algorithm 1's pre-training)."""
         meter = Meter()
-        net = self.search_net.train()
+        net = self._net(self.search_net.train())
         batches = self._batches("train", epoch, 0)
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
@@ -355,7 +361,7 @@ class CyclicLoop(ABC):
         each distill head (``head_ce``)."""
         meter = Meter()
         part = self.algo.warmup_split
-        net = self.eval_net.train()
+        net = self._net(self.eval_net.train())
         for w in range(self._warmup_epochs()):
             batches = self._batches(part, epoch, 10 + w)
             batches = batches[: self._limit(len(batches))]
@@ -385,7 +391,7 @@ class CyclicLoop(ABC):
         with ``name = cdarts``, Cream's step)."""
         if self.cream:
             return self.cream_step(x_t, y_t, x_v, y_v, meter, regular_weight)
-        S, E, route = self.search_net, self.eval_net, self.route
+        S, E, route = self._net(self.search_net), self._net(self.eval_net), self.route
         clip = self.search_cfg.grad_clip
         shared = self._shared_modules()
         eval_on_val = route.we_split == "val"
@@ -466,7 +472,7 @@ class CyclicLoop(ABC):
            detached; one backward into everything; clip all; step E's SGD and α's Adam.
         2. zero S (and the shared modules); ``CE_S(train)``; backward; clip all; step S's SGD.
         """
-        S, E, route = self.search_net, self.eval_net, self.route
+        S, E, route = self._net(self.search_net), self._net(self.eval_net), self.route
         clip = self.search_cfg.grad_clip
         everything = self._all_params()
         s_v, e_v = S(x_v), E(x_v)

@@ -1,0 +1,70 @@
+"""The cyclic step is capturable: no host synchronisation inside it (no ``.item()``, no
+``float(tensor)``, no Python branch on a tensor's value), on every algorithm and route.
+
+On the CPU nothing synchronises, so the test makes every such read raise when genolang code
+makes it (torch's own bookkeeping, e.g. Adam's CPU step counter, is torch's business and is
+on the device with ``capturable=True`` where graphs need it). The meter of the step is the
+device-side one an accelerator uses (``eager=False``): metrics are read once per epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tiny  # noqa: E402
+
+from genolang.runtime.meter import Meter  # noqa: E402
+from genolang.runtime.search import CyclicSearch  # noqa: E402
+
+READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+
+
+class HostSync(AssertionError):
+    pass
+
+
+def forbid_host_reads(monkeypatch):
+    """Make every host read of a tensor's value from genolang code raise :class:`HostSync`."""
+    for name in READS:
+        original = getattr(torch.Tensor, name)
+
+        def guarded(self, *args, _name=name, _original=original, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if caller.startswith("genolang"):
+                raise HostSync(f"Tensor.{_name} called from {caller}")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, guarded)
+
+
+def searcher(**algorithm):
+    s_t, e_t = tiny.templates()
+    s = CyclicSearch(tiny.config(algorithm=algorithm), search_template=s_t, eval_template=e_t, cells=tiny.cells(),
+                     data=tiny.data())
+    s.regenerate_eval_net(0.05)
+    return s
+
+
+@pytest.mark.parametrize("algorithm", [{"name": "icdarts"}, {"name": "icdarts", "route": "A2"},
+                                       {"name": "icdarts", "route": "B1", "share_stem_heads": True},
+                                       {"name": "icdarts", "latency_delta": 0.1}, {"name": "cdarts"}],
+                         ids=["icdarts", "A2", "B1-shared", "latency", "cdarts"])
+def test_cyclic_step_reads_nothing_back(algorithm, monkeypatch):
+    s = searcher(**algorithm)
+    d = s.data
+    meter = Meter(eager=False)
+    forbid_host_reads(monkeypatch)
+    s.cyclic_step(d.train_x[:8], d.train_y[:8], d.val_x[:8], d.val_y[:8], meter)
+    monkeypatch.undo()
+    assert set(meter.means()) >= {"loss_alpha", "loss_S", "acc_S"}
+
+
+def test_the_guard_catches_a_read(monkeypatch):
+    forbid_host_reads(monkeypatch)
+    with pytest.raises(HostSync):
+        Meter(eager=True).add("loss", torch.tensor(1.0))
