@@ -56,6 +56,7 @@ from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
+from genolang.runtime.graphed_step import GraphedStep, check_step_options
 from genolang.runtime.precision import with_precision
 from genolang.runtime.progress import Progress
 from genolang.runtime.tensorboard import log_search_epoch
@@ -201,6 +202,8 @@ class CyclicLoop(ABC):
         self.search_cfg = config.search
         self.algo = config.algorithm
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
+        check_step_options(self.search_cfg, self.device, world()[1])
+        self.graphs = self.search_cfg.cuda_graphs == "on"
         self.channels_last = resolve_channels_last(channels_last, self.device)
         self.data = data.to(self.device, self.channels_last)
         self.run_dir = run_dir
@@ -225,8 +228,9 @@ class CyclicLoop(ABC):
         s = self.search_cfg
         self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
                                      weight_decay=s.w_wd, foreach=True)
+        # capturable: Adam's step count lives on the device, so a CUDA graph can replay the step
         self.opt_arch = torch.optim.Adam(self.arch, lr=self._arch_lr, betas=tuple(s.alpha_betas),
-                                         weight_decay=s.alpha_wd, foreach=True)
+                                         weight_decay=s.alpha_wd, foreach=True, capturable=self.graphs)
 
     # ------------------------------------------------------------------------------ helpers
     def _to_device(self, net: nn.Module) -> nn.Module:
@@ -264,7 +268,7 @@ class CyclicLoop(ABC):
     def _net(self, net: nn.Module):
         """``net`` as the steps call it: under bf16 autocast with float32 outputs where
         ``search.autocast = bf16`` (runtime/precision.py), else itself."""
-        return with_precision(net, self.search_cfg.autocast, self.device, self.search_cfg.cuda_graphs == "on")
+        return with_precision(net, self.search_cfg.autocast, self.device, self.graphs)
 
     def _tick(self) -> None:
         """Once per step: lets the thread count follow the CPUs' load (genolang.threads)."""
@@ -498,10 +502,14 @@ class CyclicLoop(ABC):
         weight = self._regular_weight(search_epoch)
         self.search_net.train()
         self.eval_net.train()
+        # a graph per epoch: E, its optimiser, the learning rates and the regulariser's
+        # weight are new each epoch, and a graph bakes in addresses and Python numbers
+        step = (GraphedStep(lambda *batch: self.cyclic_step(*batch, weight)) if self.graphs
+                else lambda *batch: self.cyclic_step(*batch, weight))
         for i in range(steps):
             x_t, y_t = self._get("train", train[i], epoch, 1, i)
             x_v, y_v = self._get("val", val[i], epoch, 2, i)
-            self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
+            step(x_t, y_t, x_v, y_v, meter)
             self.progress.step(self.phase, epoch, i, steps, values=meter.means)
             self._tick()
         return meter.means()

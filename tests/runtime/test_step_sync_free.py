@@ -68,3 +68,17 @@ def test_the_guard_catches_a_read(monkeypatch):
     forbid_host_reads(monkeypatch)
     with pytest.raises(HostSync):
         Meter(eager=True).add("loss", torch.tensor(1.0))
+
+
+def test_the_graph_recorder_hands_each_replay_to_the_epoch_meter():
+    """The captured step's meter keeps the latest values (which each replay overwrites) and
+    adds them to the epoch's meter after every replay: same means as a plain meter."""
+    from genolang.runtime.graphed_step import Recorder
+
+    plain, epoch, recorder = Meter(), Meter(), Recorder()
+    for loss, logits, y in [(1.0, [[2.0, 0.0]], [0]), (3.0, [[0.0, 1.0]], [0])]:
+        for m in (plain, recorder):
+            m.add("loss", torch.tensor(loss))
+            m.add_correct("acc", torch.tensor(logits), torch.tensor(y))
+        recorder.into(epoch)
+    assert epoch.means() == plain.means() == {"loss": 2.0, "acc": 0.5}
