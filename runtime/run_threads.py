@@ -42,11 +42,11 @@ def start_threads(config: ExperimentConfig, device: torch.device) -> tuple[Exper
     The CLI applies ``--threads`` before torch is imported; a count the config names (the
     API's ``threads=``, a spec's ``threads``) otherwise applies here as if given on the
     command line; else the environment and the usable CPUs decide."""
-    current = _threads.applied()
-    if config.threads is None or current is None or config.threads != current.n:
-        # the CLI always passes the count it applied; anything else is resolved afresh, so a
-        # count applied earlier in this process (another run, a test) never leaks into this one
+    current = _threads.take_applied()
+    if current is None or config.threads != current.n:
+        # the CLI passes the count it applied; anything else is resolved here
         current = _threads.apply_threads(config.threads, label="threads setting")
+        _threads.take_applied()
     torch.set_num_threads(current.n)
     governor = None
     if current.adaptive and device.type == "cpu":

@@ -36,7 +36,7 @@ from typing import Callable
 
 from genolang.errors import ConfigError
 
-__all__ = ["ENV", "usable_cpus", "cgroup_cpu_limit", "resolve_threads", "Threads", "apply_threads", "applied",
+__all__ = ["ENV", "usable_cpus", "cgroup_cpu_limit", "resolve_threads", "Threads", "apply_threads", "take_applied",
            "busy_seconds", "LoadGovernor", "DEFAULT_SOURCE"]
 
 ENV = "GENOLANG_THREADS"
@@ -129,9 +129,13 @@ class Threads:
 _applied: Threads | None = None
 
 
-def applied() -> Threads | None:
-    """What :func:`apply_threads` last set in this process (None: nothing yet)."""
-    return _applied
+def take_applied() -> Threads | None:
+    """What :func:`apply_threads` set last (None: nothing since the last take). The run the
+    CLI starts takes it, so its source is reported; any later run in the process resolves
+    its own count."""
+    global _applied
+    current, _applied = _applied, None
+    return current
 
 
 def apply_threads(requested: int | None = None, label: str = "--threads") -> Threads:
