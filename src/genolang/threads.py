@@ -36,8 +36,8 @@ from typing import Callable
 
 from genolang.errors import ConfigError
 
-__all__ = ["ENV", "usable_cpus", "cgroup_cpu_limit", "resolve_threads", "Threads", "apply_threads", "take_applied",
-           "busy_seconds", "LoadGovernor", "DEFAULT_SOURCE"]
+__all__ = ["ENV", "DEFAULT_SOURCE", "usable_cpus", "cgroup_cpu_limit", "resolve_threads", "Threads",
+           "apply_threads", "take_applied", "busy_seconds", "LoadGovernor"]
 
 ENV = "GENOLANG_THREADS"
 

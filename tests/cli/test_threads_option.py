@@ -4,6 +4,8 @@ and free to change on a resume."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,3 +57,14 @@ def test_a_bad_thread_count_is_a_located_error(geno, restored):
     ran = geno("search", "icdarts/digits", "--threads", "0")
     assert ran.returncode == 2
     assert "--threads = '0': not a positive number of threads" in ran.stderr
+
+
+def test_the_count_is_in_place_before_torch_loads():
+    """torch sizes its OpenMP pool from the environment (MKL's count included) when it loads:
+    the CLI applies --threads first, so a process started with 1 runs with the count asked."""
+    code = ("import sys; from genolang.cli.search import use_threads; assert 'torch' not in sys.modules; "
+            "use_threads(2); import torch; print(torch.get_num_threads())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split()[-1] == "2"
