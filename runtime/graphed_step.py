@@ -61,13 +61,16 @@ Step = Callable[[Tensor, Tensor, Tensor, Tensor, Meter], None]
 
 
 class GraphedStep:
-    """``step(x_t, y_t, x_v, y_v, meter)`` captured once and replayed (one instance per epoch)."""
+    """``step(x_t, y_t, x_v, y_v, meter)`` captured once and replayed (one instance per epoch).
+
+    The CUDA calls are the three methods at the end, so that the schedule around them (warm-up
+    steps, one capture, a copy into the static inputs before each replay) is tested on the CPU
+    (tests/runtime/test_graphed_step.py)."""
 
     def __init__(self, step: Step):
         self.step = step
         self.eager_steps = 0
-        self.stream = torch.cuda.Stream()
-        self.graph: torch.cuda.CUDAGraph | None = None
+        self.captured = False
         self.inputs: list[Tensor] = []
         self.recorder = Recorder()
 
@@ -75,19 +78,33 @@ class GraphedStep:
         batch = (x_t, y_t, x_v, y_v)
         if self.eager_steps < WARMUP:
             self.eager_steps += 1
-            self.stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(self.stream):
-                self.step(*batch, meter)
-            torch.cuda.current_stream().wait_stream(self.stream)
-            return
-        if self.graph is None:
+            return self._on_side_stream(lambda: self.step(*batch, meter))
+        if not self.captured:
             self.inputs = [t.clone() for t in batch]
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph, stream=self.stream):
-                self.step(*self.inputs, self.recorder)
+            self._capture(lambda: self.step(*self.inputs, self.recorder))
+            self.captured = True
         elif any(t.shape != s.shape for t, s in zip(batch, self.inputs)):
             return self.step(*batch, meter)
         for static, t in zip(self.inputs, batch):
             static.copy_(t)
-        self.graph.replay()
+        self._replay()
         self.recorder.into(meter)
+
+    # ------------------------------------------------------------------------------ CUDA
+    def _on_side_stream(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` eagerly on the capture stream (warm-up must not run on the default stream)."""
+        if not hasattr(self, "stream"):
+            self.stream = torch.cuda.Stream()
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream):
+            fn()
+        torch.cuda.current_stream().wait_stream(self.stream)
+
+    def _capture(self, fn: Callable[[], None]) -> None:
+        """Record ``fn``'s kernels into a graph (nothing runs), on the warm-up's stream."""
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph, stream=self.stream):
+            fn()
+
+    def _replay(self) -> None:
+        self.graph.replay()

@@ -56,8 +56,8 @@ def repeat(
 @app.command("run-item")
 def run_item(study: Path = typer.Argument(..., help="A study directory (with manifest.json)."),
              item: str = typer.Argument(..., help="The work item's id, e.g. search_s0."),
-             threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: the item's, "
-                                                   "which `geno repeat` passes as GENOLANG_THREADS).")) -> None:
+             threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: the environment's; "
+                                                   "`geno repeat` gives each worker its share).")) -> None:
     """Do one work item of a study (fresh, or resumed from its checkpoint): the command each
     manifest item names, for `geno repeat` and for any other engine that runs the items."""
     from genolang.cli.search import use_threads
