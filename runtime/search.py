@@ -24,6 +24,12 @@ another group's loss (tests/runtime/test_gradient_ownership.py). Batches are aug
 (crop, flip) when ``search.augment`` is on, drawn per (seed, epoch, stream, step). A checkpoint is written atomically at every epoch boundary; data order and every random
 source are functions of (seed, epoch) or saved, so a resumed run repeats an interrupted epoch
 exactly and reaches the same genotypes as an uninterrupted one (on CPU).
+
+The cyclic step is capturable (docs/gpu.md): one batch shape, no host read inside it, its
+constants made once; ``search.cuda_graphs = on`` replays it from a CUDA graph
+(:mod:`genolang.runtime.graphed_step`), ``search.autocast = bf16`` runs its networks in
+bfloat16 (:mod:`genolang.runtime.precision`). Every step also lets a thread count nobody
+asked for follow the CPUs' load (:mod:`genolang.runtime.run_threads`).
 """
 
 from __future__ import annotations
@@ -564,7 +570,7 @@ class CyclicLoop(ABC):
         if self.threads is not None:          # the first line, on a resume too
             self.progress.message(self.threads.line())
         if self.next_epoch == 0:
-            self.progress.begin()             # the run directory and the resume command come first
+            self.progress.begin()             # then the run directory and the resume command
             self.progress.message(self.settings_line())
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
