@@ -339,7 +339,7 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     """The macro phase of ``spec``'s ``macro`` on ``genotype``'s cells, with the data and
     schedule of ``experiment``, in a new run directory under ``out``."""
     from genolang.compiler.lower import load
-    from genolang.runtime.driver import apply_overrides, load_data, search_data
+    from genolang.runtime.driver import apply_overrides, check_step_settings, load_data, search_data
     from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = load(spec)
@@ -350,6 +350,7 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     if config.name is None:
         config = config.with_overrides(name=name)
     check_run_name(config.name)
+    check_step_settings(config)
     template = program.templates.get(spec_macro.template)
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",

@@ -3,10 +3,19 @@ without CUDA is a config error (exit 2) before any data loads; a bad value names
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def test_cuda_graphs_on_the_cpu_is_refused(geno, tmp_path):
-    ran = geno("search", "icdarts/digits", "-o", str(tmp_path), "--device", "cpu",
-               "--set", "search.cuda_graphs=on", "--threads", "1")
+import pytest
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("command", [["search", "icdarts/digits"],
+                                     ["macro-search", "hierarchical/v1", "-g", str(ROOT / "specs/zoo/darts_v2.geno")]],
+                         ids=["search", "macro-search"])
+def test_cuda_graphs_on_the_cpu_is_refused(geno, tmp_path, command):
+    ran = geno(*command, "-o", str(tmp_path), "--device", "cpu", "--set", "search.cuda_graphs=on", "--threads", "1")
     assert ran.returncode == 2
     assert "search.cuda_graphs = on needs a CUDA device; this run computes on cpu" in ran.stderr
     assert "Traceback" not in ran.stderr and not any(tmp_path.iterdir())
