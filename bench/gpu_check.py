@@ -32,7 +32,7 @@ import genolang
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.runtime.data import Dataset
 from genolang.runtime.finite import NonFiniteError
-from genolang.runtime.graphed_step import GraphedStep
+from genolang.runtime.graphed_step import WARMUP, GraphedStep
 from genolang.runtime.meter import Meter
 from genolang.runtime.retrain import Retrainer
 from genolang.runtime.search import CyclicSearch, SearchData
@@ -155,8 +155,9 @@ class Bench:
         s = self.searcher(batch, autocast, graphs, 1)
         d, meter = s.data, Meter()
         step = GraphedStep(s.cyclic_step) if graphs == "on" else s.cyclic_step
+        warmup = max(self.args.warmup, WARMUP + 1) if graphs == "on" else self.args.warmup  # eager steps, capture
         seconds = seconds_per_call(lambda: step(d.train_x, d.train_y, d.val_x, d.val_y, meter),
-                                   self.args.steps, self.args.warmup, self.device)
+                                   self.args.steps, warmup, self.device)
         meter.means()                                   # one read of the losses: finite or raise
         self.times[("cyclic", batch, autocast, graphs)] = seconds
         self.row(name, batch, seconds)
@@ -249,7 +250,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="seconds; later rows are skipped past it")
     args = parser.parse_args()
     args.steps = args.steps or (1 if args.tiny else 20)
-    args.warmup = args.warmup or (1 if args.tiny else 5)     # >= GraphedStep's eager steps + the capture
+    args.warmup = args.warmup or (1 if args.tiny else 5)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("gpu_check: CUDA is not available here; run with --device cpu --tiny for the CPU check")
