@@ -97,6 +97,11 @@ class SearchConfig(_Frozen):
     # Cream and DARTS do; None: on for natural-image data (AUGMENTED_KINDS), off otherwise.
     augment: bool | None = None
     crop_padding: int = Field(default=4, ge=0)
+    # Accelerator options (docs/gpu.md). `cuda_graphs`: capture the whole cyclic step once per
+    # search epoch and replay it (CUDA only: refused on other devices); `autocast`: bf16
+    # mixed precision of the forward passes (CUDA and CPU; α and the weights stay float32).
+    cuda_graphs: Literal["off", "on"] = "off"
+    autocast: Literal["off", "bf16"] = "off"
 
 
 # Ablation routes of Table 3.6 (§4.1.5) as the three flags they set. CDARTS is route "zero"
@@ -254,6 +259,9 @@ class ExperimentConfig(_Frozen):
     # None: channels-last on CPU (1.5-2x faster there, for search and retraining), the
     # contiguous layout elsewhere; True / False force one layout
     channels_last: bool | None = None
+    # CPU threads (None: chosen at the start, see genolang.threads); config.json records the
+    # count the run used. Resuming with another count is allowed (rundir.SAFE_TO_CHANGE).
+    threads: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
 
 __all__ = ["SearchInterrupted", "pick_experiment", "apply_overrides", "load_data", "search_data", "templates_of",
-           "cells_of", "start_search", "resume_search", "retrain_genotype"]
+           "cells_of", "check_step_settings", "start_search", "resume_search", "retrain_genotype"]
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -144,8 +144,17 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
     if config.name is None:
         config = config.with_overrides(name=name)
     check_run_name(config.name)
+    check_step_settings(config)
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
+
+
+def check_step_settings(config: ExperimentConfig) -> None:
+    """Refuse accelerator options the device cannot honour before a run directory or data exists."""
+    from genolang.runtime.graphed_step import check_step_options
+    from genolang.runtime.search import resolve_device
+
+    check_step_options(config.search, resolve_device(config.device))
 
 
 def _same_on_all_ranks(config: ExperimentConfig, make):
@@ -181,6 +190,7 @@ def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapp
 
     rd = RunDir.existing(run_dir, needs=("config.json", "spec.geno"), what="search")
     config = apply_overrides(rd.load_config(), overrides, labels)
+    check_step_settings(config)
     program = _program_load(rd.path / "spec.geno")
     return _search(program, config, rd.path, None, resume=True, progress=progress, force=force, engine=engine)
 

@@ -51,7 +51,8 @@ from genolang.runtime.finite import NonFiniteError, stopped
 from genolang.runtime.losses import Route
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
-from genolang.runtime.search import CyclicLoop, SearchData
+from genolang.runtime.run_threads import start_threads
+from genolang.runtime.search import CyclicLoop, SearchData, resolve_device
 
 __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "start_macro_search",
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
@@ -240,6 +241,7 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
                      force: bool = False) -> MacroResult:
     """Run (or resume) the macro phase and return the genotype with its macro choice (a
     resume refuses a changed run unless ``force``, as :func:`~genolang.runtime.search.run_search`)."""
+    config, threads = start_threads(config, resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
     total = config.search.pretrain_epochs + config.search.epochs
@@ -255,6 +257,8 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
                                           identity=identity))
         write_macro_run(rd, identity)
+        rd.note_runtime(threads.record())
+    searcher.threads = threads
     try:
         return searcher.run()
     except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume
@@ -335,7 +339,7 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     """The macro phase of ``spec``'s ``macro`` on ``genotype``'s cells, with the data and
     schedule of ``experiment``, in a new run directory under ``out``."""
     from genolang.compiler.lower import load
-    from genolang.runtime.driver import apply_overrides, load_data, search_data
+    from genolang.runtime.driver import apply_overrides, check_step_settings, load_data, search_data
     from genolang.runtime.rundir import check_run_name, new_run_dir
 
     program = load(spec)
@@ -346,6 +350,7 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     if config.name is None:
         config = config.with_overrides(name=name)
     check_run_name(config.name)
+    check_step_settings(config)
     template = program.templates.get(spec_macro.template)
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from genolang.compiler.experiment import LATENCY_TABLE
+from genolang.runtime.constants import constant
 from genolang.errors import ConfigError
 
 __all__ = ["LATENCY_TABLE", "ALIASES", "op_latencies", "cell_latency", "expected_latency",
@@ -59,7 +60,7 @@ def cell_latency(alphas: Sequence[Tensor], labels: Sequence[Sequence[str]],
     node_latency: list[Tensor] = []
     for j, alpha in enumerate(alphas):
         n_edges, _ = alpha.shape
-        ops = alpha.new_tensor(op_latencies(labels[j], table))
+        ops = constant(tuple(op_latencies(labels[j], table)), alpha)
         lat = ops.expand(n_edges, -1)
         if j > 0:
             # rows 2.. are edges from intermediate nodes 0..j-1: add their arrival latency

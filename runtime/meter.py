@@ -19,11 +19,13 @@ __all__ = ["Meter"]
 class Meter:
     """Sums of detached scalars; synchronised with the host once, at the end of an epoch."""
 
-    def __init__(self) -> None:
+    def __init__(self, eager: bool | None = None) -> None:
+        """``eager``: look at every loss as it is added (default: on the CPU, where it costs
+        nothing); ``False`` keeps the step free of host reads (CUDA graphs, the sync test)."""
         self.sums: dict[str, Tensor] = {}
         self.counts: dict[str, int] = {}
         self.adds: dict[str, int] = {}
-        self.watch = FiniteWatch()
+        self.watch = FiniteWatch(eager)
 
     def add(self, key: str, value: Tensor, count: int = 1) -> None:
         value = value.detach()

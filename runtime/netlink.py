@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError
+from genolang.runtime.constants import constant
 
 __all__ = ["build_search_net", "build_eval_net", "share_stem_heads", "alpha_layout", "regularizer_loss",
            "REGULARISED_OPS"]
@@ -84,7 +85,7 @@ def regularizer_loss(layout: Layout) -> Tensor:
     total = None
     for alphas, labels, _count, _node in layout.values():
         for alpha, names in zip(alphas, labels):
-            mask = alpha.new_tensor([any(k in n for k in REGULARISED_OPS) for n in names])
+            mask = constant(tuple(any(k in n for k in REGULARISED_OPS) for n in names), alpha)
             term = (alpha.abs() * mask).sum()
             total = term if total is None else total + term
     return total if total is not None else torch.zeros(())

@@ -30,6 +30,7 @@ from genolang.runtime.metrics import latency_per_batch, max_fbeta, positive_scor
 from genolang.runtime.netlink import build_eval_net
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
+from genolang.runtime.run_threads import RunThreads, start_threads
 from genolang.runtime.search import cosine_lr, resolve_channels_last, resolve_device
 
 __all__ = ["RetrainResult", "Retrainer", "run_retrain", "evaluate", "count_params", "size_override"]
@@ -117,6 +118,7 @@ class Retrainer:
                                    weight_decay=self.cfg.wd, foreach=True)
         self.next_epoch = 0
         self.latency: float | None = None
+        self.threads: RunThreads | None = None     # set by run_retrain: the load-following thread count
 
     def measure_latency(self) -> float | None:
         """s/batch of the untrained network in eval mode on the test batches (§4.1.6: "average
@@ -150,6 +152,8 @@ class Retrainer:
         for i, idx in enumerate(batches):
             self.progress.step("retrain", epoch, i, len(batches),
                                values=lambda: {"loss_train": (loss_sum / max(seen, 1)).item()})
+            if self.threads is not None:
+                self.threads.tick()
             idx = shard(idx).to(self.device)
             x = self.train_tf(self.train_x[idx], generator)
             if self.channels_last:
@@ -225,7 +229,9 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
                 test_every: int = 0, force: bool = False) -> RetrainResult:
     """Retrain ``genotype`` on ``dataset`` and return the final-epoch metrics (a resume refuses
     another genotype or config unless ``force``; a diverging run raises NonFiniteError)."""
-    init_from_env(resolve_device(config.device))
+    device = resolve_device(config.device)
+    init_from_env(device)
+    config, threads = start_threads(config, device)
     rd = RunDir(run_dir) if run_dir is not None else None
     trainer = Retrainer(config, template=template, genotype=genotype, dataset=dataset, run_dir=rd,
                         progress=Progress(config.retrain.epochs, enabled=progress and world()[0] == 0,
@@ -236,6 +242,9 @@ def run_retrain(config: ExperimentConfig, *, template: NetworkTemplate, genotype
                                          identity={"genotype": genotype_json(genotype)}))
         if not resume or not (rd.path / "genotype.json").exists():
             rd.save_genotype(genotype)
+        rd.note_runtime(threads.record())
+    trainer.threads = threads
+    trainer.progress.message(threads.line())
     try:
         return trainer.run(test_every)
     except NonFiniteError as exc:

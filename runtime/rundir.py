@@ -49,7 +49,8 @@ __all__ = ["RunDir", "RunDirError", "is_main_process", "new_run_dir", "check_run
 RUN_FILE = "run.json"
 # Settings a resumed run may change without --force: where it runs and in which memory layout
 # (the run's meaning stays; progress output and threads are not settings at all).
-SAFE_TO_CHANGE = ("device", "channels_last")
+# The CPU thread count and CUDA-graph capture change how fast a step runs, not what it computes.
+SAFE_TO_CHANGE = ("device", "channels_last", "threads", "search.cuda_graphs")
 
 
 class RunDirError(UserError):
@@ -492,6 +493,15 @@ class RunDir:
             info.setdefault("forced", []).append({"time": time.time(), "changes": forced})
         _write_json(self.path / RUN_FILE, info)
 
+    def note_runtime(self, record: Mapping[str, Any]) -> None:
+        """Append where and with how many threads this start (or resume) of the run computes
+        to run.json's ``runtime`` list: the provenance of its speed, one entry per session."""
+        if not self.writer:
+            return
+        info = _read_json_quiet(self.path / RUN_FILE)
+        info.setdefault("runtime", []).append({"time": time.time(), **record})
+        _write_json(self.path / RUN_FILE, info)
+
     def close(self) -> None:
         if self._tb:
             self._tb.close()
@@ -531,7 +541,7 @@ def fingerprint_changes(recorded: Mapping[str, Any], current: Mapping[str, Any])
     changes = []
     old, new = _flatten(recorded.get("config", {})), _flatten(current.get("config", {}))
     for key in sorted(set(old) | set(new)):
-        if key.split(".")[0] in SAFE_TO_CHANGE or old.get(key, "<unset>") == new.get(key, "<unset>"):
+        if key in SAFE_TO_CHANGE or key.split(".")[0] in SAFE_TO_CHANGE or old.get(key, "<unset>") == new.get(key, "<unset>"):
             continue
         changes.append(f"{key}: {json.dumps(old.get(key, '<unset>'))} -> {json.dumps(new.get(key, '<unset>'))}")
     if "spec_sha256" in recorded and recorded.get("spec_sha256") != current.get("spec_sha256"):

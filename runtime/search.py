@@ -24,6 +24,12 @@ another group's loss (tests/runtime/test_gradient_ownership.py). Batches are aug
 (crop, flip) when ``search.augment`` is on, drawn per (seed, epoch, stream, step). A checkpoint is written atomically at every epoch boundary; data order and every random
 source are functions of (seed, epoch) or saved, so a resumed run repeats an interrupted epoch
 exactly and reaches the same genotypes as an uninterrupted one (on CPU).
+
+The cyclic step is capturable (docs/gpu.md): one batch shape, no host read inside it, its
+constants made once; ``search.cuda_graphs = on`` replays it from a CUDA graph
+(:mod:`genolang.runtime.graphed_step`), ``search.autocast = bf16`` runs its networks in
+bfloat16 (:mod:`genolang.runtime.precision`). Every step also lets a thread count nobody
+asked for follow the CPUs' load (:mod:`genolang.runtime.run_threads`).
 """
 
 from __future__ import annotations
@@ -56,9 +62,12 @@ from genolang.runtime.meter import Meter
 from genolang.runtime.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
+from genolang.runtime.graphed_step import GraphedStep, check_step_options
+from genolang.runtime.precision import with_precision
 from genolang.runtime.progress import Progress
 from genolang.runtime.tensorboard import log_search_epoch
 from genolang.runtime.rundir import RunDir
+from genolang.runtime.run_threads import RunThreads, start_threads
 from genolang.runtime.weights import WeightPool
 
 __all__ = ["SearchData", "SearchResult", "CyclicLoop", "CyclicSearch", "run_search", "cosine_lr", "epoch_batches",
@@ -199,12 +208,15 @@ class CyclicLoop(ABC):
         self.search_cfg = config.search
         self.algo = config.algorithm
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
+        check_step_options(self.search_cfg, self.device, world()[1])
+        self.graphs = self.search_cfg.cuda_graphs == "on"
         self.channels_last = resolve_channels_last(channels_last, self.device)
         self.data = data.to(self.device, self.channels_last)
         self.run_dir = run_dir
         self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
         self.progress = progress or Progress(self.total_epochs, enabled=False)
         self.cream = self.algo.name == "cdarts"
+        self.threads: RunThreads | None = None     # set by the runner (run_search, run_macro_search)
         seed_everything(config.seed)
 
     def _setup_optimisers(self, arch: list[nn.Parameter], w_search: list[nn.Parameter], arch_lr: float) -> None:
@@ -222,8 +234,9 @@ class CyclicLoop(ABC):
         s = self.search_cfg
         self.opt_w = torch.optim.SGD(self.w_search, lr=s.w_lr, momentum=s.w_momentum,
                                      weight_decay=s.w_wd, foreach=True)
+        # capturable: Adam's step count lives on the device, so a CUDA graph can replay the step
         self.opt_arch = torch.optim.Adam(self.arch, lr=self._arch_lr, betas=tuple(s.alpha_betas),
-                                         weight_decay=s.alpha_wd, foreach=True)
+                                         weight_decay=s.alpha_wd, foreach=True, capturable=self.graphs)
 
     # ------------------------------------------------------------------------------ helpers
     def _to_device(self, net: nn.Module) -> nn.Module:
@@ -257,6 +270,16 @@ class CyclicLoop(ABC):
             gen = torch.Generator().manual_seed(derive_seed(self.config.seed, 7, epoch, stream, step))
             x = self.data.augment(x, self.search_cfg.crop_padding, gen)
         return x, y
+
+    def _net(self, net: nn.Module):
+        """``net`` as the steps call it: under bf16 autocast with float32 outputs where
+        ``search.autocast = bf16`` (runtime/precision.py), else itself."""
+        return with_precision(net, self.search_cfg.autocast, self.device, self.graphs)
+
+    def _tick(self) -> None:
+        """Once per step: lets the thread count follow the CPUs' load (genolang.threads)."""
+        if self.threads is not None:
+            self.threads.tick()
 
     def _limit(self, n: int) -> int:
         cap = self.search_cfg.steps_per_epoch
@@ -317,11 +340,12 @@ class CyclicLoop(ABC):
         """CE_S on train (with the heads' CE, ``head_ce``), the architecture fixed
         (Algorithm 1's pre-training)."""
         meter = Meter()
-        net = self.search_net.train()
+        net = self._net(self.search_net.train())
         batches = self._batches("train", epoch, 0)
         batches = batches[: self._limit(len(batches))]
         for i, idx in enumerate(batches):
             self.progress.step("pretrain", epoch, i, len(batches), values=meter.means)
+            self._tick()
             x, y = self._get("train", idx, epoch, 0, i)
             if self.cream:
                 out = net(x)
@@ -347,12 +371,13 @@ class CyclicLoop(ABC):
         each distill head (``head_ce``)."""
         meter = Meter()
         part = self.algo.warmup_split
-        net = self.eval_net.train()
+        net = self._net(self.eval_net.train())
         for w in range(self._warmup_epochs()):
             batches = self._batches(part, epoch, 10 + w)
             batches = batches[: self._limit(len(batches))]
             for i, idx in enumerate(batches):
                 self.progress.step("warmup", epoch, i, len(batches), values=meter.means)
+                self._tick()
                 x, y = self._get(part, idx, epoch, 10 + w, i)
                 out = net(x)
                 loss = net_ce(self.route, out, y)
@@ -376,7 +401,7 @@ class CyclicLoop(ABC):
         with ``name = cdarts``, Cream's step)."""
         if self.cream:
             return self.cream_step(x_t, y_t, x_v, y_v, meter, regular_weight)
-        S, E, route = self.search_net, self.eval_net, self.route
+        S, E, route = self._net(self.search_net), self._net(self.eval_net), self.route
         clip = self.search_cfg.grad_clip
         shared = self._shared_modules()
         eval_on_val = route.we_split == "val"
@@ -457,7 +482,7 @@ class CyclicLoop(ABC):
            detached; one backward into everything; clip all; step E's SGD and α's Adam.
         2. zero S (and the shared modules); ``CE_S(train)``; backward; clip all; step S's SGD.
         """
-        S, E, route = self.search_net, self.eval_net, self.route
+        S, E, route = self._net(self.search_net), self._net(self.eval_net), self.route
         clip = self.search_cfg.grad_clip
         everything = self._all_params()
         s_v, e_v = S(x_v), E(x_v)
@@ -483,11 +508,16 @@ class CyclicLoop(ABC):
         weight = self._regular_weight(search_epoch)
         self.search_net.train()
         self.eval_net.train()
+        # a graph per epoch: E, its optimiser, the learning rates and the regulariser's
+        # weight are new each epoch, and a graph bakes in addresses and Python numbers
+        step = (GraphedStep(lambda *batch: self.cyclic_step(*batch, weight)) if self.graphs
+                else lambda *batch: self.cyclic_step(*batch, weight))
         for i in range(steps):
             x_t, y_t = self._get("train", train[i], epoch, 1, i)
             x_v, y_v = self._get("val", val[i], epoch, 2, i)
-            self.cyclic_step(x_t, y_t, x_v, y_v, meter, weight)
+            step(x_t, y_t, x_v, y_v, meter)
             self.progress.step(self.phase, epoch, i, steps, values=meter.means)
+            self._tick()
         return meter.means()
 
     def _regular_weight(self, search_epoch: int) -> float:
@@ -537,8 +567,10 @@ class CyclicLoop(ABC):
 
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
+        if self.threads is not None:          # the first line, on a resume too
+            self.progress.message(self.threads.line())
         if self.next_epoch == 0:
-            self.progress.begin()             # the run directory and the resume command come first
+            self.progress.begin()             # then the run directory and the resume command
             self.progress.message(self.settings_line())
         while self.next_epoch < self.total_epochs:
             epoch = self.next_epoch
@@ -758,7 +790,9 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
 
     A resume refuses a changed config or spec unless ``force``; a diverging run raises
     :class:`~genolang.runtime.finite.NonFiniteError` and keeps its last finite checkpoint."""
-    init_from_env(resolve_device(config.device))
+    device = resolve_device(config.device)
+    init_from_env(device)
+    config, threads = start_threads(config, device)
     rd = RunDir(run_dir) if run_dir is not None else None
     total = config.search.pretrain_epochs + config.search.epochs
     searcher = CyclicSearch(config, search_template=search_template, eval_template=eval_template,
@@ -769,6 +803,8 @@ def run_search(config: ExperimentConfig, *, search_template: NetworkTemplate, ev
                                               resume=f"geno search --resume {rd.path}" if rd else None))
     if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path))
+        rd.note_runtime(threads.record())
+    searcher.threads = threads
     try:
         return searcher.run()
     except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume

@@ -3,6 +3,8 @@ name, compiled networks work as plain classifiers."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -29,8 +31,10 @@ def test_search_then_train(tmp_path):
     assert found.run_dir == tmp_path / "digits" and (found.run_dir / "genotype.geno").is_file()
     assert found.genotype.space == "darts" and len(found.history) == 1
     assert any(r.get("phase") == "search" for r in found.metrics)
-    trained = genolang.train(found, out=tmp_path, retrain={"epochs": 1, "steps_per_epoch": 1}, **TINY)
+    trained = genolang.train(found, out=tmp_path, retrain={"epochs": 1, "steps_per_epoch": 1}, threads=1, **TINY)
     assert isinstance(trained, genolang.TrainResult)
+    run_json = json.loads((trained.run_dir / "run.json").read_text())
+    assert run_json["runtime"][0]["threads"] == 1 and run_json["runtime"][0]["threads_source"] == "threads setting"
     assert edges(trained.genotype) == edges(found.genotype)
     assert 0.0 <= trained.metrics["acc_test"] <= 1.0 and trained.metrics["params"] > 0
     assert trained.run_dir.parent == tmp_path and (trained.run_dir / "genotype.geno").is_file()

@@ -158,7 +158,7 @@ def search(spec: str | Path | Program, experiment: str | None = None, *, out: st
     ``icdarts/digits``, or a loaded program), in a new run directory under ``out``.
 
     Settings override the experiment's: ``search={"epochs": 2}``, ``data__limit=256``,
-    ``device="cpu"``, ``seed=1``. Returns a ``SearchResult``: ``genotype`` (the final one),
+    ``device="cpu"``, ``seed=1``, ``threads=2`` (CPU threads, fixed, as ``--threads``). Returns a ``SearchResult``: ``genotype`` (the final one),
     ``history`` (one per epoch), ``run_dir`` and ``metrics`` (one record per epoch); the run
     directory's ``genotype.geno`` reads back on its own, and :func:`train` takes the result.
     """

@@ -1,4 +1,5 @@
-"""A run's first lines say where it writes and how to resume it; its last what to run next."""
+"""A run's first lines say where it computes (device, threads), where it writes and how to resume
+it; its last what to run next."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ QUICK = ["--limit", "32", "--set", "data.test_limit=16", "--device", "cpu", "--s
 
 def test_search_and_train_say_where_and_what_next(tmp_path, monkeypatch, geno):
     monkeypatch.setenv("GENO_PROGRESS", "plain")
+    monkeypatch.delenv("GENOLANG_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     ran = geno("search", SPEC, "-o", str(tmp_path), "--epochs", "1", "--pretrain-epochs", "0", *QUICK)
     assert ran.returncode == 0, ran.stderr
     run = tmp_path / "digits"
-    assert ran.stderr.splitlines()[:2] == [f"run directory: {run}",
+    assert ran.stderr.splitlines()[:3] == ["device cpu, 1 thread (OMP_NUM_THREADS)", f"run directory: {run}",
                                            f"interrupt with Ctrl-C; resume with: geno search --resume {run}"]
     assert "[search   1/1] " in ran.stderr
     assert ran.stdout.splitlines()[-2:] == [f"genotype: {run / 'genotype.geno'}",
@@ -21,5 +24,5 @@ def test_search_and_train_say_where_and_what_next(tmp_path, monkeypatch, geno):
     ran = geno("train", str(run / "genotype.geno"), "-o", str(tmp_path), "--epochs", "1", *QUICK)
     assert ran.returncode == 0, ran.stderr
     retrain = next(p for p in tmp_path.iterdir() if p.name.endswith("-retrain"))
-    assert ran.stderr.splitlines()[0] == f"run directory: {retrain}"
+    assert ran.stderr.splitlines()[:2] == ["device cpu, 1 thread (OMP_NUM_THREADS)", f"run directory: {retrain}"]
     assert ran.stdout.splitlines()[-1] == f"next: geno eval {retrain}"

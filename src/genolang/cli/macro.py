@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, main_rank
+from genolang.cli.search import THREADS_HELP
 from genolang.errors import ConfigError
 
 
@@ -35,6 +36,7 @@ def macro_search(
     seed: Optional[int] = typer.Option(None, "--seed"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or auto."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training samples."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting: --set search.w_lr=0.05"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
     force: bool = typer.Option(False, "--force", help="With --resume: accept settings that differ from the run's."),
@@ -42,13 +44,15 @@ def macro_search(
     """Search the macro structure (skip inputs, version 1; cell type per depth, version 2) over a
     micro genotype's cells; writes runs/<name>/genotype.geno (the genotype with a `macro` block),
     macro.json, metrics and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues."""
-    from genolang.cli.search import add_options, check_device, common_overrides, given
+    from genolang.cli.search import add_options, check_device, common_overrides, given, use_threads
+
+    labels: dict[str, str] = {}
+    thread_count = use_threads(threads, labels)
     from genolang.runtime.driver import SearchInterrupted
     from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
     check_device(device)
-    labels: dict[str, str] = {}
-    overrides = common_overrides(seed, device, False, limit, sets, labels)
+    overrides = {**thread_count, **common_overrides(seed, device, False, limit, sets, labels)}
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})

@@ -63,9 +63,14 @@ def repeat(
 
 @app.command("run-item")
 def run_item(study: Path = typer.Argument(..., help="A study directory (with manifest.json)."),
-             item: str = typer.Argument(..., help="The work item's id, e.g. search_s0.")) -> None:
+             item: str = typer.Argument(..., help="The work item's id, e.g. search_s0."),
+             threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: the environment's; "
+                                                   "`geno repeat` gives each worker its share).")) -> None:
     """Do one work item of a study (fresh, or resumed from its checkpoint): the command each
     manifest item names, for `geno repeat` and for any other engine that runs the items."""
+    from genolang.cli.search import use_threads
+
+    use_threads(threads)      # before torch loads; the item's run applies it again
     from genolang.runtime.study import run_item as run
 
     run(study, item)

@@ -84,6 +84,21 @@ def given(overrides: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in overrides.items() if v is not None}
 
 
+THREADS_HELP = ("CPU threads (default: GENOLANG_THREADS, else OMP_NUM_THREADS, else the usable CPUs, "
+                "lowered while other processes keep them busy).")
+
+
+def use_threads(threads: int | None, labels: dict[str, str] | None = None) -> dict[str, object]:
+    """Apply the thread count now, before anything imports torch (its OpenMP pool is sized
+    when it loads), and return it as the run's ``threads`` override."""
+    from genolang.threads import apply_threads
+
+    applied = apply_threads(threads)
+    if labels is not None and threads is not None:
+        labels["threads"] = f"--threads {threads}"
+    return {"threads": applied.n}
+
+
 def check_device(device: str | None) -> None:
     """``--device`` names a device torch knows (checked before any data is loaded)."""
     if device is None or device == "auto":
@@ -112,6 +127,7 @@ def search(
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or auto."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training samples."),
     channels_last: bool = typer.Option(False, "--channels-last", help="NHWC memory format."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     sets: Optional[List[str]] = typer.Option(None, "--set", help="Any setting: --set search.w_lr=0.05"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
     force: bool = typer.Option(False, "--force", help="With --resume: accept settings or a spec that differ "
@@ -125,12 +141,13 @@ def search(
     and a checkpoint per epoch. Ctrl-C leaves a run that `--resume` continues. A run whose loss
     or weights stop being finite stops with exit code 3, keeping its last finite checkpoint.
     A tournament experiment's games can run on a Ray cluster (`--engine ray`)."""
+    labels: dict[str, str] = {}
+    thread_count = use_threads(threads, labels)
     from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
 
     check_device(device)
     runner = eo.make_engine(engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    labels: dict[str, str] = {}
-    overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
+    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps),

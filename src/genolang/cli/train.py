@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, main_rank
-from genolang.cli.search import add_options, check_device, common_overrides, given
+from genolang.cli.search import THREADS_HELP, add_options, check_device, common_overrides, given, use_threads
 from genolang.errors import ConfigError
 
 
@@ -75,6 +75,7 @@ def train(
     device: Optional[str] = typer.Option(None, "--device"),
     limit: Optional[int] = typer.Option(None, "--limit"),
     channels_last: bool = typer.Option(False, "--channels-last"),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     sets: Optional[List[str]] = typer.Option(None, "--set"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     force: bool = typer.Option(False, "--force", help="With --resume: accept a genotype or settings that differ "
@@ -84,13 +85,14 @@ def train(
     final-epoch test accuracy (ROC AUC and max F-beta on binary tasks) and the latency. A run
     directory or run name (runs/digits) means the newest run of that name. A run whose loss or
     weights stop being finite stops with exit code 3."""
+    labels: dict[str, str] = {}
+    thread_count = use_threads(threads, labels)
     from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
     check_device(device)
     if test_every < 0:
         raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
-    labels: dict[str, str] = {}
-    overrides = common_overrides(seed, device, channels_last, limit, sets, labels)
+    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
     add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
                                     "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
@@ -112,8 +114,10 @@ def train(
 
 @app.command("eval")
 def evaluate(target: Path = typer.Argument(..., help="A retraining run directory or its checkpoint.pt."),
-             device: Optional[str] = typer.Option(None, "--device")) -> None:
+             device: Optional[str] = typer.Option(None, "--device"),
+             threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP)) -> None:
     """Test the network of a retraining checkpoint; for a search run, show its final genotype."""
+    use_threads(threads)
     from genolang.runtime.evaluate import evaluate_run
 
     metrics = evaluate_run(target, device=device)
