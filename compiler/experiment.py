@@ -97,6 +97,11 @@ class SearchConfig(_Frozen):
     # Cream and DARTS do; None: on for natural-image data (AUGMENTED_KINDS), off otherwise.
     augment: bool | None = None
     crop_padding: int = Field(default=4, ge=0)
+    # What the supernet keeps for the backward: `recompute` saves each mixed node's inputs
+    # and recomputes its candidates in the backward (same numbers, about half the peak
+    # memory of a step, but one more forward of the supernet: ~20 % more ATen ops);
+    # `plain` saves every candidate's activations (the faster one, hence the default).
+    memory: Literal["plain", "recompute"] = "plain"
 
 
 # Ablation routes of Table 3.6 (§4.1.5) as the three flags they set. CDARTS is route "zero"

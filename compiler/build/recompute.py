@@ -62,11 +62,26 @@ class _Recomputed(torch.autograd.Function):
         # fresh leaves: the recomputed graph ends here, not in the caller's graph
         leaves = [t.detach().requires_grad_(need) for t, need in zip(saved, needs)]
         inputs = leaves + list(ctx.params)
-        with torch.enable_grad(), _batch_stats_only(ctx.bns), _replayed_rng(leaves[0].device, ctx.rng):
+        unneeded = [p for p, need in zip(ctx.params, needs[len(leaves):]) if not need and p.requires_grad]
+        with torch.enable_grad(), _batch_stats_only(ctx.bns), _replayed_rng(leaves[0].device, ctx.rng), \
+                _frozen(unneeded):
             out = ctx.forward(leaves[:ctx.n_states], leaves[ctx.n_states])
         wanted = [t for t, need in zip(inputs, needs) if need]
         grads = iter(torch.autograd.grad(out, wanted, grad, allow_unused=True)) if wanted else iter(())
         return (None, None, None, None, *[next(grads) if need else None for need in needs])
+
+
+@contextlib.contextmanager
+def _frozen(params: list) -> Iterator[None]:
+    """Parameters frozen when the forward ran (the α step freezes w_S) are frozen again for
+    the recomputation, so it builds no graph towards them."""
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 @contextlib.contextmanager
