@@ -42,6 +42,10 @@ class _WeightedSum(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         weights, *terms = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if grad.stride() != terms[0].stride():
+            # a channel slice of a cell's concatenated output, or another layout: one copy
+            # into the terms' layout makes every product below a dense one
+            grad = grad.contiguous(memory_format=_memory_format(terms[0]))
         grad_weights = None
         if needs[0]:
             flat = _flat(grad)
@@ -49,6 +53,11 @@ class _WeightedSum(torch.autograd.Function):
         w = weights.unbind(0) if any(needs[1:]) else ()
         grad_terms = [grad * w[k] if needs[k + 1] else None for k in range(len(terms))]
         return (grad_weights, *grad_terms)
+
+
+def _memory_format(t: torch.Tensor) -> torch.memory_format:
+    channels_last = t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor | None:
