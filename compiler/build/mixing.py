@@ -6,8 +6,8 @@ backward, a product and a reduction for its weight (through a temporary of the n
 a product for its input and a select-backward (about 10 ATen ops per term). Here the forward
 accumulates in place into one output, and the backward is one product per term input and
 one dot product per weight, computed only for what needs a gradient (the α step freezes the
-weights' inputs in cell 0, the w step freezes α). Saved: the terms and the weights, as the
-``addcmul`` chain saves them.
+weights' inputs in cell 0, the w step freezes α). Saved, as autograd's ``addcmul`` saves them:
+the terms only when the weights need a gradient, the weights only when a term does.
 
 (Stacking the terms and taking one matrix-vector product has fewer ops still, but copies
 every term and is 3x slower on CPU at batch 64: a K x 1 by 1 x M product is a poor GEMM.)
@@ -31,7 +31,11 @@ def weighted_sum(weights: torch.Tensor, terms: Sequence[torch.Tensor]) -> torch.
 class _WeightedSum(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weights: torch.Tensor, *terms: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(weights, *terms)
+        # the terms only for the weights' gradient, the weights only for the terms' (the w
+        # step freezes α: its graph keeps no candidate output alive)
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(weights if any(needs[1:]) else None, *(terms if needs[0] else ()))
+        ctx.term_layout = (terms[0].stride(), _memory_format(terms[0]))
         w = weights.unbind(0)
         out = terms[0] * w[0]
         for k in range(1, len(terms)):
@@ -42,16 +46,17 @@ class _WeightedSum(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         weights, *terms = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        if grad.stride() != terms[0].stride():
+        stride, layout = ctx.term_layout
+        if grad.stride() != stride:
             # a channel slice of a cell's concatenated output, or another layout: one copy
             # into the terms' layout makes every product below a dense one
-            grad = grad.contiguous(memory_format=_memory_format(terms[0]))
+            grad = grad.contiguous(memory_format=layout)
         grad_weights = None
         if needs[0]:
             flat = _flat(grad)
             grad_weights = torch.stack([_dot(grad, flat, t) for t in terms])
         w = weights.unbind(0) if any(needs[1:]) else ()
-        grad_terms = [grad * w[k] if needs[k + 1] else None for k in range(len(terms))]
+        grad_terms = [grad * w[k] if needs[k + 1] else None for k in range(len(needs) - 1)]
         return (grad_weights, *grad_terms)
 
 
