@@ -1,7 +1,7 @@
 """Our cyclic search step beside the official CDARTS step, in one run: s/step, img/s and peak
 RSS at each batch and memory layout, interleaved A/B, each configuration in a fresh process.
 
-    python bench/bench_step.py                      # b16 and b64, NCHW and channels-last
+    python bench/bench_step.py                      # b16 and b64, NCHW and channels-last, ~10 min
     python bench/bench_step.py --batches 4 --steps 2 --warmup 0 --threads 1   # a smoke run
 
 The reference is the official CDARTS code timed by the refbench harness
@@ -14,7 +14,9 @@ evaluation network, b train + b val images): ``bench_cdarts.py --mode cyclic_ste
 ``bench_runtime.py --what search``. img/s = b / (s/step), on both sides. Peak RSS is the
 process's ``ru_maxrss`` (the build included, on both sides). The order of the two alternates
 from one configuration (and repeat) to the next, so a slow phase of a shared machine hits
-both alike; the figures are medians over ``--repeats``.
+both alike; the figures are medians over ``--repeats``. Each of our ``--memory`` modes
+(``plain``: every activation saved; ``recompute``: mixed nodes recomputed in the backward)
+is a row beside the same reference run.
 
 Targets (``docs`` / performance.md): ≥ 2x the reference's img/s in the same layout, at ≤ ½
 its peak memory.
@@ -43,12 +45,12 @@ def reference_dir(given: str | None) -> Path | None:
     return ref if ok else None
 
 
-def _run(cmd: list[str], cwd: Path, threads: int) -> dict:
+def _run(cmd: list[str], cwd: Path, threads: int, out_flag: str) -> dict:
+    """Run one configuration in a fresh process; its figures come back as JSON."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        done = subprocess.run(cmd + ["--out" if "bench_cdarts.py" in cmd[1] else "--json", str(out)],
-                              cwd=cwd, env=env, capture_output=True, text=True)
+        done = subprocess.run(cmd + [out_flag, str(out)], cwd=cwd, env=env, capture_output=True, text=True)
         if done.returncode != 0 or not out.exists():
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise RuntimeError(f"{' '.join(cmd)} failed:\n  " + "\n  ".join(tail))
@@ -59,7 +61,7 @@ def ours(args, batch: int, channels_last: bool, memory: str) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "bench_runtime.py"), "--what", "search", "--batch", str(batch),
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
            "--memory", memory, "--channels-last" if channels_last else "--no-channels-last"]
-    r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads)
+    r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads, "--json")
     return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("aten_ops_per_step")}
 
 
@@ -67,7 +69,7 @@ def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
     cmd = [sys.executable, str(ref / "bench_cdarts.py"), "--mode", "cyclic_step", "--batch", str(batch),
            "--warmup", str(args.warmup), "--iters", str(args.steps), "--threads", str(args.threads)]
     cmd += (["--channels_last"] if channels_last else []) + (["--census"] if args.ops else [])
-    r = _run(cmd, ref, args.threads)
+    r = _run(cmd, ref, args.threads, "--out")
     return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("census_aten_ops")}
 
 
@@ -79,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=["nchw", "cl"])
-    parser.add_argument("--memory", nargs="+", choices=["plain", "recompute"], default=["recompute"],
+    parser.add_argument("--memory", nargs="+", choices=["plain", "recompute"], default=["plain", "recompute"],
                         help="our supernet's search.memory modes to run (each beside the same reference)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per process (median)")
     parser.add_argument("--warmup", type=int, default=1)
@@ -104,20 +106,23 @@ def main() -> None:
     for batch in args.batches:
         for layout in args.layouts:
             cl = LAYOUTS[layout]
+            # one reference run per repeat, beside every memory mode of ours; the order
+            # reverses from one repeat (and configuration) to the next
+            mine: dict[str, list[dict]] = {m: [] for m in args.memory}
+            theirs: list[dict] = []
+            for _ in range(args.repeats):
+                jobs = [lambda m=m: mine[m].append(ours(args, batch, cl, m)) for m in args.memory]
+                if ref is not None:
+                    jobs.append(lambda: theirs.append(reference(args, ref, batch, cl)))
+                for job in (jobs if turn % 2 == 0 else jobs[::-1]):
+                    job()
+                turn += 1
+            b = _median(theirs) if theirs else None
             for memory in args.memory:
-                mine, theirs = [], []
-                for _ in range(args.repeats):
-                    jobs = [lambda: mine.append(ours(args, batch, cl, memory))]
-                    if ref is not None:
-                        jobs.append(lambda: theirs.append(reference(args, ref, batch, cl)))
-                    for job in (jobs if turn % 2 == 0 else jobs[::-1]):
-                        job()
-                    turn += 1
-                a = _median(mine)
+                a = _median(mine[memory])
                 line = f"{batch:>5} {layout:>6} {memory:>9} | {a['s']:>7.3f} {batch / a['s']:>6.1f} " \
                        f"{a['rss']:>8.0f} {a['ops'] or '-':>6} |"
-                if theirs:
-                    b = _median(theirs)
+                if b is not None:
                     speed, mem = b["s"] / a["s"], a["rss"] / b["rss"]
                     line += f" {b['s']:>7.3f} {batch / b['s']:>6.1f} {b['rss']:>8.0f} {b['ops'] or '-':>6} |" \
                             f" {speed:>5.2f}x {mem:>5.0%}"
