@@ -65,7 +65,7 @@ class MixedNode(nn.ModuleDict):
 
     Work skipped or shared: ``zero`` ops are never run (they add nothing), a ReLU that
     starts several ops of one predecessor is computed once, and the weighted sum is one
-    product (:func:`~.mixing.weighted_sum`). With ``memory="recompute"`` the candidates'
+    autograd node (:func:`~.mixing.weighted_sum`). With ``memory="recompute"`` the candidates'
     activations are not kept for the backward but recomputed in it (:mod:`.recompute`).
     """
 
@@ -77,10 +77,9 @@ class MixedNode(nn.ModuleDict):
         self._plan = []
         columns = []          # the flat weight index of every term, in run order
         for row_index, src in enumerate(cell.predecessors(node)):
-            ops = [op for label, op in self[src].items() if not op.zero]
-            columns += [row_index * len(labels) + labels.index(label)
-                        for label, op in self[src].items() if not op.zero]
-            self._plan.append((state_index[src], ops))
+            kept = [(label, op) for label, op in self[src].items() if not op.zero]
+            columns += [row_index * len(labels) + labels.index(label) for label, _ in kept]
+            self._plan.append((state_index[src], [op for _, op in kept]))
         self._all_columns = columns == list(range(len(cell.predecessors(node)) * len(labels)))
         self.register_buffer("_columns", torch.tensor(columns, dtype=torch.long), persistent=False)
         self.stride = 2 if row.reduction else 1
