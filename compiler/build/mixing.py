@@ -22,22 +22,27 @@ import torch
 __all__ = ["weighted_sum"]
 
 
-def weighted_sum(weights: torch.Tensor, terms: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``Σ_k weights[k] · terms[k]`` for same-shaped ``terms`` (``weights`` 1-D, one per term);
-    the result has the first term's memory format."""
-    return _WeightedSum.apply(weights, *terms)
+def weighted_sum(weights: torch.Tensor, terms: Sequence[torch.Tensor],
+                 partial: torch.Tensor | None = None) -> torch.Tensor:
+    """``partial + Σ_k weights[k] · terms[k]`` for same-shaped ``terms`` (``weights`` 1-D, one
+    per term; no ``partial``: 0); the result has the first term's memory format.
+
+    Callers sum a node one predecessor at a time (``partial`` = the sum so far), right after
+    computing that predecessor's terms: the backward then holds the gradients of one row's
+    terms at a time, not of the whole node's (autograd runs the newest node first)."""
+    return _WeightedSum.apply(weights, partial, *terms)
 
 
 class _WeightedSum(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, weights: torch.Tensor, *terms: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, weights: torch.Tensor, partial: torch.Tensor | None, *terms: torch.Tensor) -> torch.Tensor:
         # the terms only for the weights' gradient, the weights only for the terms' (the w
         # step freezes α: its graph keeps no candidate output alive)
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(weights if any(needs[1:]) else None, *(terms if needs[0] else ()))
+        ctx.save_for_backward(weights if any(needs[2:]) else None, *(terms if needs[0] else ()))
         ctx.term_layout = (terms[0].stride(), _memory_format(terms[0]))
         w = weights.unbind(0)
-        out = terms[0] * w[0]
+        out = terms[0] * w[0] if partial is None else torch.addcmul(partial, terms[0], w[0])
         for k in range(1, len(terms)):
             out.addcmul_(terms[k], w[k])
         return out
@@ -47,6 +52,7 @@ class _WeightedSum(torch.autograd.Function):
         weights, *terms = ctx.saved_tensors
         needs = ctx.needs_input_grad
         stride, layout = ctx.term_layout
+        grad_partial = grad if needs[1] else None
         if grad.stride() != stride:
             # a channel slice of a cell's concatenated output, or another layout: one copy
             # into the terms' layout makes every product below a dense one
@@ -55,9 +61,9 @@ class _WeightedSum(torch.autograd.Function):
         if needs[0]:
             flat = _flat(grad)
             grad_weights = torch.stack([_dot(grad, flat, t) for t in terms])
-        w = weights.unbind(0) if any(needs[1:]) else ()
-        grad_terms = [grad * w[k] if needs[k + 1] else None for k in range(len(needs) - 1)]
-        return (grad_weights, *grad_terms)
+        w = weights.unbind(0) if any(needs[2:]) else ()
+        grad_terms = [grad * w[k] if needs[k + 2] else None for k in range(len(needs) - 2)]
+        return (grad_weights, grad_partial, *grad_terms)
 
 
 def _memory_format(t: torch.Tensor) -> torch.memory_format:

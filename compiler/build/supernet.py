@@ -87,24 +87,28 @@ class MixedNode(nn.ModuleDict):
         self.memory = memory
         self._draws_random = any(isinstance(m, RandomOp) for m in self.modules())
 
-    def candidate_outputs(self, states: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Every non-zero candidate's output, in ``_columns`` order."""
+    def candidate_outputs(self, x: torch.Tensor, ops: Sequence[nn.Module]) -> list[torch.Tensor]:
+        """The outputs of one predecessor's non-zero candidates."""
         outputs = []
-        for index, ops in self._plan:
-            x = states[index]
-            x_relu = None
-            for op in ops:
-                if op.starts_with_relu:
-                    if x_relu is None:
-                        x_relu = F.relu(x)
-                    outputs.append(op.after_relu(x_relu))
-                else:
-                    outputs.append(op(x))
+        x_relu = None
+        for op in ops:
+            if op.starts_with_relu:
+                if x_relu is None:
+                    x_relu = F.relu(x)
+                outputs.append(op.after_relu(x_relu))
+            else:
+                outputs.append(op(x))
         return outputs
 
     def mix(self, states: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         flat = weights.flatten()
-        return weighted_sum(flat if self._all_columns else flat[self._columns], self.candidate_outputs(states))
+        w = flat if self._all_columns else flat[self._columns]
+        out, start = None, 0
+        for index, ops in self._plan:     # one predecessor at a time (see weighted_sum)
+            if ops:
+                out = weighted_sum(w[start:start + len(ops)], self.candidate_outputs(states[index], ops), out)
+                start += len(ops)
+        return out
 
     def forward(self, states: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         if not len(self._columns):        # only zero ops: zeros of the node's shape

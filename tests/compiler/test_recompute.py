@@ -145,7 +145,7 @@ def test_weighted_sum_equals_the_term_by_term_sum(channels_last):
     terms = [torch.randn(2, 3, 4, 5, generator=gen).contiguous(memory_format=fmt).requires_grad_()
              for _ in range(4)]
     w = torch.randn(4, generator=gen, requires_grad=True)
-    fused = weighted_sum(w, terms)
+    fused = weighted_sum(w[1:], terms[1:], weighted_sum(w[:1], terms[:1]))   # a node, row by row
     assert fused.is_contiguous(memory_format=fmt)      # the layout is kept, no copy
     loop = sum(w[k] * t for k, t in enumerate(terms))
     torch.testing.assert_close(fused, loop)
