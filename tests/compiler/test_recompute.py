@@ -1,5 +1,4 @@
-"""The memory-saving supernet (``memory="recompute"``) trains exactly as the plain one, and
-the fused α-weighted sum equals the term-by-term one."""
+"""The memory-saving supernet (``memory="recompute"``) trains exactly as the plain one."""
 
 import dataclasses
 
@@ -8,7 +7,6 @@ import torch
 
 import irfix
 from genolang.compiler.build import SearchNetwork
-from genolang.compiler.build.mixing import weighted_sum
 from genolang.compiler.ir import Selection
 from genolang.errors import CompileError
 
@@ -136,21 +134,3 @@ def test_no_grad_forward_is_the_plain_one():
 def test_unknown_memory_mode_is_refused():
     with pytest.raises(CompileError, match="memory must be one of plain, recompute"):
         SearchNetwork(tiny(), irfix.darts_cells(nodes=2), memory="swap")
-
-
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_weighted_sum_equals_the_term_by_term_sum(channels_last):
-    gen = torch.Generator().manual_seed(0)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    terms = [torch.randn(2, 3, 4, 5, generator=gen).contiguous(memory_format=fmt).requires_grad_()
-             for _ in range(4)]
-    w = torch.randn(4, generator=gen, requires_grad=True)
-    fused = weighted_sum(w[1:], terms[1:], weighted_sum(w[:1], terms[:1]))   # a node, row by row
-    assert fused.is_contiguous(memory_format=fmt)      # the layout is kept, no copy
-    loop = sum(w[k] * t for k, t in enumerate(terms))
-    torch.testing.assert_close(fused, loop)
-    g = torch.randn(2, 3, 4, 5, generator=gen)
-    fused_grads = torch.autograd.grad(fused, [w, *terms], g)
-    loop_grads = torch.autograd.grad(loop, [w, *terms], g)
-    for a, b in zip(fused_grads, loop_grads):
-        torch.testing.assert_close(a, b)
