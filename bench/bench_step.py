@@ -2,6 +2,7 @@
 RSS at each batch and memory layout, interleaved A/B, each configuration in a fresh process.
 
     python bench/bench_step.py                      # b16 and b64, NCHW and channels-last, ~10 min
+    python bench/bench_step.py --batches 2 --steps 1 --warmup 0 --ops         # ATen ops per step (any batch)
     python bench/bench_step.py --batches 4 --steps 2 --warmup 0 --threads 1   # a smoke run
 
 The reference is the official CDARTS code timed by the refbench harness
@@ -83,7 +84,7 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=["nchw", "cl"])
     parser.add_argument("--memory", nargs="+", choices=["plain", "recompute"], default=["plain", "recompute"],
                         help="our supernet's search.memory modes to run (each beside the same reference)")
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per process (median)")
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per process (median)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1, help="A/B repeats per configuration")
     parser.add_argument("--threads", type=int, default=2)
