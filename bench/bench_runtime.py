@@ -10,7 +10,9 @@ Example (CPU, the performance.md b16 reference point):
     python bench/bench_runtime.py --batch 16 --threads 2 --channels-last
 
 The memory format is the config's default (channels-last on CPU) unless --channels-last /
---no-channels-last is given.
+--no-channels-last is given; --memory chooses the supernet's plain or recompute path.
+--json writes the figures (step times, peak RSS, ATen ops per step with --count-ops) for
+bench/bench_step.py, which compares them with the reference CDARTS step.
 
 Networks come from specs/icdarts/cifar10.geno (search_net 8 cells C16, eval_net 20 cells C16,
 retrain_net 20 cells C36) with DARTS_V2 (zoo) for retraining; --channels/--cells shrink them.
@@ -20,7 +22,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import resource
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -65,7 +70,50 @@ def _time(fn, steps: int, warmup: int, device: torch.device) -> list[float]:
     return times
 
 
-def bench_search(args, program, device) -> None:
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class PeakRSS:
+    """The peak resident memory while the block runs, sampled every 5 ms (``ru_maxrss`` would
+    include the build)."""
+
+    def __enter__(self):
+        self.peak = _rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss_mib())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mib())
+
+
+def count_aten_ops(fn) -> int:
+    """ATen ops dispatched by one call of ``fn`` (about the kernel launches; the same count
+    as the reference harness's census, so the two compare)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.n
+
+
+def bench_search(args, program, device) -> dict:
     t_s = _resize(program.templates["search_net"], args.channels, args.size)
     t_e = _resize(program.templates["eval_net"], args.channels, args.size)
     cells = {n: program.cells[n] for n in ("normal", "reduce")}
@@ -73,7 +121,8 @@ def bench_search(args, program, device) -> None:
     n = args.batch
     data = SearchData(torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)),
                       torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)))
-    config = ExperimentConfig.model_validate({"search": {"batch": n}, "channels_last": args.channels_last,
+    search_cfg = {"batch": n} | ({"memory": args.memory} if args.memory else {})
+    config = ExperimentConfig.model_validate({"search": search_cfg, "channels_last": args.channels_last,
                                               "algorithm": {"route": args.route}})
     search = CyclicSearch(config, search_template=t_s, eval_template=t_e, cells=cells, data=data, device=device)
     search.regenerate_eval_net(config.search.e_lr)
@@ -82,11 +131,21 @@ def bench_search(args, program, device) -> None:
     from genolang.runtime.meter import Meter
     meter = Meter()
     d = search.data
-    times = _time(lambda: search.cyclic_step(d.train_x, d.train_y, d.val_x, d.val_y, meter),
-                  args.steps, args.warmup, device)
+    step = lambda: search.cyclic_step(d.train_x, d.train_y, d.val_x, d.val_y, meter)
+    with PeakRSS() as rss:
+        times = _time(step, args.steps, args.warmup, device)
     med = statistics.median(times)
-    print(f"search  cyclic step ({args.route}) b{n} C{t_s.channels} {h}x{w}: median {med:.3f} s/step "
-          f"(min {min(times):.3f}), {n / med:.1f} img/s, cpu {statistics.median(_time.cpu):.3f} s/step")
+    print(f"search  cyclic step ({args.route}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
+          f"median {med:.3f} s/step (min {min(times):.3f}), {n / med:.1f} img/s, "
+          f"cpu {statistics.median(_time.cpu):.3f} s/step, peak RSS {rss.peak:.0f} MiB")
+    result = {"step_s_median": med, "step_s": times, "cpu_s": _time.cpu, "memory": config.search.memory,
+              "channels_last": search.channels_last, "batch": n,
+              "peak_rss_mib_during_steps": rss.peak,
+              "peak_rss_mib_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if args.count_ops:
+        result["aten_ops_per_step"] = count_aten_ops(step)
+        print(f"search  cyclic step: {result['aten_ops_per_step']} ATen ops per step")
+    return result
 
 
 def _darts_v2(program):
@@ -135,6 +194,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                         help="memory format (default: the config's, channels-last on CPU)")
+    parser.add_argument("--memory", choices=["plain", "recompute"], default=None,
+                        help="the supernet's search.memory (default: the config's)")
+    parser.add_argument("--count-ops", action="store_true", help="also count the ATen ops of one search step")
+    parser.add_argument("--json", default=None, help="write the search figures to this file")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -143,7 +206,9 @@ def main() -> None:
     layout = {None: "default layout", True: "channels_last", False: "NCHW"}[args.channels_last]
     print(f"torch {torch.__version__}, {device}, threads {torch.get_num_threads()}, {layout}")
     if args.what in ("search", "both"):
-        bench_search(args, program, device)
+        result = bench_search(args, program, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
     if args.what in ("retrain", "both"):
         bench_retrain(args, program, device)
 

@@ -19,10 +19,11 @@ __all__ = ["build_search_net", "build_eval_net", "share_stem_heads", "alpha_layo
 
 
 def build_search_net(template: NetworkTemplate, cells: Mapping[str, CellSpec],
-                     generator: torch.Generator | None = None, edge_weights: str = "none") -> nn.Module:
+                     generator: torch.Generator | None = None, edge_weights: str = "none",
+                     memory: str = "plain") -> nn.Module:
     from genolang.compiler.build import SearchNetwork
 
-    return SearchNetwork(template, cells, generator=generator, edge_weights=edge_weights)
+    return SearchNetwork(template, cells, generator=generator, edge_weights=edge_weights, memory=memory)
 
 
 def build_eval_net(template: NetworkTemplate, genotype: Genotype, *, phase: str, affine: bool) -> nn.Module:

@@ -47,10 +47,11 @@ __all__ = ["RunDir", "RunDirError", "is_main_process", "new_run_dir", "check_run
            "SAFE_TO_CHANGE", "RUN_FILE"]
 
 RUN_FILE = "run.json"
-# Settings a resumed run may change without --force: where it runs and in which memory layout
-# (the run's meaning stays; progress output and threads are not settings at all).
-# The CPU thread count and CUDA-graph capture change how fast a step runs, not what it computes.
-SAFE_TO_CHANGE = ("device", "channels_last", "threads", "search.cuda_graphs")
+# Settings a resumed run may change without --force: where it runs, in which memory layout,
+# with how many CPU threads, whether the supernet recomputes its activations and whether the
+# step is captured in a CUDA graph: each changes how fast or in how much memory a step runs,
+# not what it computes. Dotted names cover one setting; plain names a whole section.
+SAFE_TO_CHANGE = ("device", "channels_last", "threads", "search.memory", "search.cuda_graphs")
 
 
 class RunDirError(UserError):
@@ -541,7 +542,8 @@ def fingerprint_changes(recorded: Mapping[str, Any], current: Mapping[str, Any])
     changes = []
     old, new = _flatten(recorded.get("config", {})), _flatten(current.get("config", {}))
     for key in sorted(set(old) | set(new)):
-        if key in SAFE_TO_CHANGE or key.split(".")[0] in SAFE_TO_CHANGE or old.get(key, "<unset>") == new.get(key, "<unset>"):
+        safe = any(key == name or key.startswith(name + ".") for name in SAFE_TO_CHANGE)
+        if safe or old.get(key, "<unset>") == new.get(key, "<unset>"):
             continue
         changes.append(f"{key}: {json.dumps(old.get(key, '<unset>'))} -> {json.dumps(new.get(key, '<unset>'))}")
     if "spec_sha256" in recorded and recorded.get("spec_sha256") != current.get("spec_sha256"):

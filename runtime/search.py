@@ -643,7 +643,7 @@ class CyclicSearch(CyclicLoop):
         # α is initialised from its own generator (CPU: same α on every device)
         self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
         self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"],
-                                                           edge_weights=self.algo.edge_weights))
+                                                           edge_weights=self.algo.edge_weights, memory=config.search.memory))
         broadcast_module(self.search_net)          # every rank starts from rank 0's weights and α
         self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
         if self.algo.latency_delta > 0:

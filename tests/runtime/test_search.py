@@ -208,3 +208,21 @@ def test_cli_search_train_eval_sample(tmp_path):
     assert out.exit_code == 0 and "test accuracy" in out.output, out.output
     out = runner.invoke(app, ["sample", spec, "--seed", "3"])
     assert out.exit_code == 0 and "genotype random_3" in out.output, out.output
+
+
+@pytest.mark.parametrize("zero", ["V0", "V2"])
+def test_recompute_memory_searches_as_plain(zero):
+    """search.memory = recompute reaches the supernet and changes no number of the search."""
+    runs = {}
+    for memory in ("plain", "recompute"):
+        search = make("darts", zero, search={"pretrain_epochs": 0, "epochs": 1, "steps_per_epoch": 2,
+                                             "warmup_epochs": 0, "memory": memory})
+        nodes = [m for m in search.search_net.modules() if type(m).__name__ == "MixedNode"]
+        assert nodes and {m.memory for m in nodes} == {memory}
+        runs[memory] = (search.run().genotype, [a.detach().clone() for a in search.alpha],
+                        {k: v.clone() for k, v in search.search_net.state_dict().items()})
+    (g_plain, a_plain, w_plain), (g_rec, a_rec, w_rec) = runs["plain"], runs["recompute"]
+    assert g_rec == g_plain
+    torch.testing.assert_close(a_rec, a_plain, rtol=1e-4, atol=1e-6)
+    for name, value in w_rec.items():
+        torch.testing.assert_close(value, w_plain[name], rtol=1e-4, atol=1e-5, msg=name)

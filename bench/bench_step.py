@@ -1,0 +1,138 @@
+"""Our cyclic search step beside the official CDARTS step, in one run: s/step, img/s and peak
+RSS at each batch and memory layout, interleaved A/B, each configuration in a fresh process.
+
+    python bench/bench_step.py                      # b16 and b64, NCHW and channels-last, ~10 min
+    python bench/bench_step.py --batches 2 --steps 1 --warmup 0 --ops         # ATen ops per step (any batch)
+    python bench/bench_step.py --batches 4 --steps 2 --warmup 0 --threads 1   # a smoke run
+
+The reference is the official CDARTS code timed by the refbench harness
+(``../shared/refbench``, with the Cream code beside it as its FETCH.md says), found at
+``--ref`` or ``$GENOLANG_REFBENCH`` (default ``/work/ref/bench``); it runs there, outside
+this project. Without it, ours is printed alone and the table says so.
+
+Both sides run the same step on the same random data size (8-cell C16 supernet + 20-cell
+evaluation network, b train + b val images): ``bench_cdarts.py --mode cyclic_step`` and
+``bench_runtime.py --what search``. img/s = b / (s/step), on both sides. Peak RSS is the
+process's ``ru_maxrss`` (the build included, on both sides). The order of the two alternates
+from one configuration (and repeat) to the next, so a slow phase of a shared machine hits
+both alike; the figures are medians over ``--repeats``. Each of our ``--memory`` modes
+(``plain``: every activation saved; ``recompute``: mixed nodes recomputed in the backward)
+is a row beside the same reference run.
+
+Targets (``docs`` / performance.md): ≥ 2x the reference's img/s in the same layout, at ≤ ½
+its peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REF = "/work/ref/bench"
+LAYOUTS = {"nchw": False, "cl": True}
+
+
+def reference_dir(given: str | None) -> Path | None:
+    """The refbench folder with the CDARTS code beside it, or None."""
+    ref = Path(given or os.environ.get("GENOLANG_REFBENCH") or DEFAULT_REF)
+    ok = (ref / "bench_cdarts.py").is_file() and (ref / "cdarts_ref" / "CDARTS").is_dir()
+    return ref if ok else None
+
+
+def _run(cmd: list[str], cwd: Path, threads: int, out_flag: str) -> dict:
+    """Run one configuration in a fresh process; its figures come back as JSON."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        done = subprocess.run(cmd + [out_flag, str(out)], cwd=cwd, env=env, capture_output=True, text=True)
+        if done.returncode != 0 or not out.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n  " + "\n  ".join(tail))
+        return json.loads(out.read_text())
+
+
+def ours(args, batch: int, channels_last: bool, memory: str) -> dict:
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_runtime.py"), "--what", "search", "--batch", str(batch),
+           "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
+           "--memory", memory, "--channels-last" if channels_last else "--no-channels-last"]
+    r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads, "--json")
+    return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("aten_ops_per_step")}
+
+
+def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
+    cmd = [sys.executable, str(ref / "bench_cdarts.py"), "--mode", "cyclic_step", "--batch", str(batch),
+           "--warmup", str(args.warmup), "--iters", str(args.steps), "--threads", str(args.threads)]
+    cmd += (["--channels_last"] if channels_last else []) + (["--census"] if args.ops else [])
+    r = _run(cmd, ref, args.threads, "--out")
+    return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("census_aten_ops")}
+
+
+def _median(runs: list[dict]) -> dict:
+    return {k: (statistics.median(r[k] for r in runs) if runs[0][k] is not None else None) for k in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=["nchw", "cl"])
+    parser.add_argument("--memory", nargs="+", choices=["plain", "recompute"], default=["plain", "recompute"],
+                        help="our supernet's search.memory modes to run (each beside the same reference)")
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per process (median)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="A/B repeats per configuration")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ops", action="store_true", help="also count ATen ops per step (one extra step)")
+    parser.add_argument("--ref", default=None, help=f"refbench folder (default $GENOLANG_REFBENCH or {DEFAULT_REF})")
+    args = parser.parse_args()
+    ref = reference_dir(args.ref)
+    if ref is None:
+        print("reference: not available (no refbench with cdarts_ref/CDARTS at --ref, $GENOLANG_REFBENCH or "
+              f"{DEFAULT_REF}); ours only")
+    else:
+        print(f"reference: official CDARTS cyclic_step via {ref}")
+    print(f"threads {args.threads}, {args.warmup} warm-up + {args.steps} timed steps per process, "
+          f"{args.repeats} A/B repeat(s); img/s = batch / (s/step); peak RSS = ru_maxrss of the process")
+    header = f"{'batch':>5} {'layout':>6} {'ours':>9} | {'s/step':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} |" \
+             f" {'ref s':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} | {'speed':>6} {'memory':>6}"
+    print(header)
+    turn = 0
+    rows = []
+    for batch in args.batches:
+        for layout in args.layouts:
+            cl = LAYOUTS[layout]
+            # one reference run per repeat, beside every memory mode of ours; the order
+            # reverses from one repeat (and configuration) to the next
+            mine: dict[str, list[dict]] = {m: [] for m in args.memory}
+            theirs: list[dict] = []
+            for _ in range(args.repeats):
+                jobs = [lambda m=m: mine[m].append(ours(args, batch, cl, m)) for m in args.memory]
+                if ref is not None:
+                    jobs.append(lambda: theirs.append(reference(args, ref, batch, cl)))
+                for job in (jobs if turn % 2 == 0 else jobs[::-1]):
+                    job()
+                turn += 1
+            b = _median(theirs) if theirs else None
+            for memory in args.memory:
+                a = _median(mine[memory])
+                line = f"{batch:>5} {layout:>6} {memory:>9} | {a['s']:>7.3f} {batch / a['s']:>6.1f} " \
+                       f"{a['rss']:>8.0f} {a['ops'] or '-':>6} |"
+                if b is not None:
+                    speed, mem = b["s"] / a["s"], a["rss"] / b["rss"]
+                    line += f" {b['s']:>7.3f} {batch / b['s']:>6.1f} {b['rss']:>8.0f} {b['ops'] or '-':>6} |" \
+                            f" {speed:>5.2f}x {mem:>5.0%}"
+                    rows.append((speed, mem))
+                print(line, flush=True)
+    if rows:
+        print(f"targets: speed ≥ 2.00x (met in {sum(s >= 2 for s, _ in rows)}/{len(rows)}), "
+              f"memory ≤ 50% of the reference's (met in {sum(m <= 0.5 for _, m in rows)}/{len(rows)})")
+
+
+if __name__ == "__main__":
+    main()
