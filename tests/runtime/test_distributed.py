@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from pathlib import Path
@@ -12,20 +13,39 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
 
-def _rank_main(rank: int, size: int, port: int, out: str) -> None:
+@contextlib.contextmanager
+def _gloo_rank(rank: int, size: int, port: int):
+    """This spawned process as rank ``rank`` of a gloo group on 127.0.0.1:``port``, one thread."""
     import os
 
     import torch.distributed as dist
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from genolang.runtime.distributed import world
-    from genolang.runtime.rundir import RunDir
-    from genolang.runtime.search import CyclicSearch
-
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=size)
     try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn_two(main, out) -> None:
+    """Run ``main(rank, 2, port, out)`` in two processes on a free port."""
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mp.spawn(main, args=(2, port, str(out)), nprocs=2, join=True)
+
+
+def _rank_main(rank: int, size: int, port: int, out: str) -> None:
+    from genolang.runtime.distributed import world
+    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.search import CyclicSearch
+
+    with _gloo_rank(rank, size, port):
         assert world() == (rank, size)
         s_t, e_t = tiny.templates()
         search = CyclicSearch(tiny.config(search={"epochs": 1, "test_every": 0}), search_template=s_t,
@@ -34,17 +54,10 @@ def _rank_main(rank: int, size: int, port: int, out: str) -> None:
         result = search.run()
         torch.save({"alpha": [a.detach() for a in search.alpha], "cells": result.genotype.cells,
                     "batch": len(search._batches("train", 0, 1)[0])}, Path(out) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
 
 
 def test_two_ranks_keep_alpha_identical(tmp_path):
-    import torch.multiprocessing as mp
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    mp.spawn(_rank_main, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    _spawn_two(_rank_main, tmp_path)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1))
     assert r0["batch"] == r1["batch"] == 8                 # a global batch of 16, halved
     assert all(torch.equal(a, b) for a, b in zip(r0["alpha"], r1["alpha"]))
@@ -55,20 +68,13 @@ def test_two_ranks_keep_alpha_identical(tmp_path):
 
 def _retrain_rank_main(rank: int, size: int, port: int, out: str) -> None:
     import dataclasses
-    import os
 
-    import torch.distributed as dist
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from genolang.runtime.data import Dataset
     from genolang.runtime.distributed import shard
     from genolang.runtime.retrain import Retrainer
     from genolang.runtime.rundir import RunDir
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=size)
-    try:
+    with _gloo_rank(rank, size, port):
         g = torch.Generator().manual_seed(0)
         data = Dataset(train_x=torch.randint(0, 256, (32, 3, 16, 16), generator=g, dtype=torch.uint8),
                        train_y=torch.randint(0, 10, (32,), generator=g),
@@ -82,19 +88,12 @@ def _retrain_rank_main(rank: int, size: int, port: int, out: str) -> None:
         trainer.run()
         torch.save({"params": [p.detach() for p in trainer.params], "batch": len(shard(torch.arange(16)))},
                    Path(out) / f"retrain{rank}.pt")
-    finally:
-        dist.destroy_process_group()
 
 
 def test_two_ranks_retrain_to_identical_weights(tmp_path):
     """The retraining's data parallelism: each rank half of every batch, gradients averaged,
     so the weights stay equal on both ranks; only rank 0 writes the run directory."""
-    import torch.multiprocessing as mp
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    mp.spawn(_retrain_rank_main, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    _spawn_two(_retrain_rank_main, tmp_path)
     r0, r1 = (torch.load(tmp_path / f"retrain{r}.pt", weights_only=False) for r in (0, 1))
     assert r0["batch"] == r1["batch"] == 8
     assert all(torch.equal(a, b) for a, b in zip(r0["params"], r1["params"]))
