@@ -17,62 +17,10 @@ from genolang.compiler.lower import loads
 from genolang.compiler.raise_ import genotype_text
 from genolang.errors import CompileError
 
+import irfix
+
 # C = 4, 16x16, depth 5 (reductions at 1 and 3), a distill head after cell 1.
-SPEC = """
-use "spaces.geno"
-
-cell normal {
-  nodes 2
-  edges from darts
-  select darts top 2
-}
-cell reduce like normal {
-  reduction
-}
-cell a like normal {}
-cell b like normal {}
-
-network tiny {
-  input 3x16x16
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 5 reduce at 1, 3
-  heads distill after 1
-}
-
-macro skips version 1 {
-  template tiny
-  depth 5
-}
-
-macro place version 2 {
-  template tiny
-  types a, b
-  depth 5
-}
-
-genotype micro {
-  space darts
-  cell normal {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell reduce {
-    reduction
-    n0 = max_pool_3(c0) + sep_conv_3(c1)
-    n1 = skip(n0) + avg_pool_3(c1)
-  }
-  cell a {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell b {
-    n0 = dil_conv_3(c0) + avg_pool_3(c1)
-    n1 = skip(n0) + sep_conv_3(c1)
-  }
-}
-"""
+SPEC = irfix.MACRO_CELLS + irfix.MACRO_NETWORK % "3x16x16" + irfix.MACRO_GENOTYPE
 
 
 @pytest.fixture(autouse=True)

@@ -52,68 +52,8 @@ def config(**sections) -> ExperimentConfig:
     return ExperimentConfig.model_validate(base)
 
 
-# A spec program for the macro phase (hierarchical ICDARTS): micro cells, a 5-cell template
-# with one distill head, a skip-connection macro (v1) and a placement macro (v2), a genotype.
-# MACRO_NETWORK takes the input shape (``MACRO_NETWORK % "3x16x16"``).
-MACRO_CELLS = """
-use "spaces.geno"
-
-cell normal {
-  nodes 2
-  edges from darts
-  select darts top 2
-}
-cell reduce like normal {
-  reduction
-}
-cell a like normal {}
-cell b like normal {}
-"""
-
-MACRO_NETWORK = """
-network tiny {
-  input %s
-  classes 10
-  channels 4
-  stem conv(k=3, out=3 * C) >> bn
-  cells 5 reduce at 1, 3
-  heads distill after 1
-}
-
-macro skips version 1 {
-  template tiny
-  depth 5
-}
-
-macro place version 2 {
-  template tiny
-  types a, b
-  depth 5
-}
-"""
-
-MACRO_GENOTYPE = """
-genotype micro {
-  space darts
-  cell normal {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell reduce {
-    reduction
-    n0 = max_pool_3(c0) + sep_conv_3(c1)
-    n1 = skip(n0) + avg_pool_3(c1)
-  }
-  cell a {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = max_pool_3(n0) + skip(c0)
-  }
-  cell b {
-    n0 = dil_conv_3(c0) + avg_pool_3(c1)
-    n1 = skip(n0) + sep_conv_3(c1)
-  }
-}
-"""
+# the macro phase's spec program is compiler-level text: it lives beside the IR fixtures
+MACRO_CELLS, MACRO_NETWORK, MACRO_GENOTYPE = irfix.MACRO_CELLS, irfix.MACRO_NETWORK, irfix.MACRO_GENOTYPE
 
 
 # A tiny study spec (digits at 16x16, 48 images, 3 search epochs of one step, 2 retraining
