@@ -56,7 +56,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from genolang.errors import Span, SpecSyntaxError, UserError, did_you_mean, remember_source
+from genolang.base.errors import Span, SpecSyntaxError, UserError, did_you_mean, remember_source
 
 from . import syntax as S
 from .parser import GRAMMAR

@@ -1,6 +1,6 @@
 """Imports only go forward along the pipeline: grammar -> compiler -> runtime -> package face.
 
-`genolang.errors` is shared by every stage. The test reads the source of each stage's modules
+`genolang.base.errors` is shared by every stage. The test reads the source of each stage's modules
 and fails on any import of a later stage (at module level or inside a function).
 """
 

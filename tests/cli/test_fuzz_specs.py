@@ -148,7 +148,7 @@ def _acceptable(outcome, path: Path) -> str | None:
 
 
 def test_fuzzed_specs_never_crash_hang_or_go_unlocated(tmp_path):
-    import genolang.compiler.summary  # noqa: F401  (torch imported once, outside the caps)
+    import genolang.compiler.passes.summary  # noqa: F401  (torch imported once, outside the caps)
 
     project = tmp_path / "project"
     shutil.copytree(ROOT / "specs", project / "specs")

@@ -52,7 +52,7 @@ def test_macro_search_prints_its_summary_once(geno, tmp_path):
 
 
 def test_only_rank_zero_prints_the_genotype(geno, tmp_path, monkeypatch):
-    import genolang.runtime.driver as driver
+    import genolang.runtime.jobs.driver as driver
 
     finished = SimpleNamespace(run_dir=Path(tmp_path) / "run", genotype=None)
     monkeypatch.setattr(driver, "start_search", lambda *a, **k: finished)

@@ -15,7 +15,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_macro import MACRO_PROGRAM  # noqa: E402
 
-from genolang import threads  # noqa: E402
+from genolang.base import threads  # noqa: E402
 
 SPEC = MACRO_PROGRAM + """experiment tiny {
   data { kind = digits  size = 16  limit = 16  test_limit = 4 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from genolang.errors import SpecSyntaxError, UserError
+from genolang.base.errors import SpecSyntaxError, UserError
 from genolang.grammar import interop as I, parse, print_module, syntax as S
 
 ROOT = Path(__file__).resolve().parents[2]

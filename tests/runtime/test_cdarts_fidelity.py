@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
 from genolang.compiler.build import SearchNetwork  # noqa: E402
-from genolang.runtime.losses import kd_loss  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.runtime.search.losses import kd_loss  # noqa: E402
+from genolang.runtime.runs.meter import Meter  # noqa: E402
+from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
 
 
 def _nets(edge_weights: str):

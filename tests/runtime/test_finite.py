@@ -14,11 +14,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.rundir import RunDir  # noqa: E402
-from genolang.runtime.search import run_search  # noqa: E402
+from genolang.runtime.runs.checkpoint import load_checkpoint  # noqa: E402
+from genolang.runtime.runs.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state  # noqa: E402
+from genolang.runtime.runs.meter import Meter  # noqa: E402
+from genolang.runtime.runs.rundir import RunDir  # noqa: E402
+from genolang.runtime.search.loop import run_search  # noqa: E402
 
 SEARCH = {"epochs": 1, "pretrain_epochs": 1, "batch": 8, "steps_per_epoch": 2, "test_every": 0}
 
@@ -83,7 +83,7 @@ def test_diverging_retraining_stops(tmp_path):
     from test_retrain import config, dataset, template
     from tiny import irfix
 
-    from genolang.runtime.retrain import run_retrain
+    from genolang.runtime.retrain.loop import run_retrain
 
     with pytest.raises(NonFiniteError, match="retrain"):
         run_retrain(config(epochs=2, lr=1e9, steps_per_epoch=2), template=template(), genotype=irfix.darts_v2(),

@@ -30,12 +30,12 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.compiler.lower import loads  # noqa: E402
-from genolang.runtime.hierarchical import MacroSearch  # noqa: E402
-from genolang.runtime.losses import kd_loss  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.netlink import share_stem_heads  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.compiler.lower.program import loads  # noqa: E402
+from genolang.runtime.jobs.hierarchical import MacroSearch  # noqa: E402
+from genolang.runtime.search.losses import kd_loss  # noqa: E402
+from genolang.runtime.runs.meter import Meter  # noqa: E402
+from genolang.runtime.search.netlink import share_stem_heads  # noqa: E402
+from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.compiler.experiment import ROUTES, ExperimentConfig  # noqa: E402
-from genolang.runtime.losses import Route, kd_loss, objectives  # noqa: E402
-from genolang.runtime.netlink import build_eval_net, build_search_net  # noqa: E402
+from genolang.compiler.lower.experiment import ROUTES, ExperimentConfig  # noqa: E402
+from genolang.runtime.search.losses import Route, kd_loss, objectives  # noqa: E402
+from genolang.runtime.search.netlink import build_eval_net, build_search_net  # noqa: E402
 
 
 def test_kd_matches_kl_div_definitions():

@@ -18,8 +18,8 @@ def _spec(tmp_path: Path, text: str, name: str = "tiny.geno") -> Path:
 
 
 def test_tournament_games_on_ray_give_the_local_genotypes(tmp_path, ray_address):
-    from genolang.runtime.driver import start_search
-    from genolang.runtime.ray_engine import RayEngine
+    from genolang.runtime.jobs.driver import start_search
+    from genolang.runtime.jobs.ray_engine import RayEngine
 
     spec = _spec(tmp_path, tiny.TOURNAMENT)
     local = start_search(spec, out=tmp_path / "local", progress=False)
@@ -35,9 +35,9 @@ def test_each_run_gets_one_gpu_by_default_where_the_cluster_has_gpus(ray_address
     import ray
     import pytest
 
-    from genolang.errors import ConfigError
-    from genolang.runtime.engine import placement, worker_env
-    from genolang.runtime.ray_engine import RayEngine
+    from genolang.base.errors import ConfigError
+    from genolang.runtime.jobs.engine import placement, worker_env
+    from genolang.runtime.jobs.ray_engine import RayEngine
 
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 16.0, "GPU": 2.0})
     engine = RayEngine(cpus_per_run=4)

@@ -17,8 +17,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.search import CyclicSearch, run_search  # noqa: E402
+from genolang.runtime.runs.checkpoint import load_checkpoint  # noqa: E402
+from genolang.runtime.search.loop import CyclicSearch, run_search  # noqa: E402
 
 # augmentation on (as for CIFAR): the crops and flips must replay identically after the resume
 SEARCH = {"epochs": 2, "pretrain_epochs": 1, "batch": 8, "augment": True}
@@ -28,7 +28,7 @@ import sys, time, torch
 sys.path.insert(0, sys.argv[2])
 torch.set_num_threads(1)
 import tiny
-from genolang.runtime import search as S
+import genolang.runtime.search.loop as S
 
 original = S.CyclicSearch.cyclic_step
 def slow_step(self, *args, **kwargs):   # slow enough to be killed in the middle of an epoch

@@ -10,8 +10,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.compiler.experiment import ExperimentConfig  # noqa: E402
-from genolang.runtime.search import CyclicSearch, SearchData  # noqa: E402
+from genolang.compiler.lower.experiment import ExperimentConfig  # noqa: E402
+from genolang.runtime.search.loop import CyclicSearch, SearchData  # noqa: E402
 
 
 def _searcher(augment: bool, fill=None) -> CyclicSearch:

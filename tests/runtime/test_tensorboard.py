@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.runtime.search import run_search  # noqa: E402
+from genolang.runtime.search.loop import run_search  # noqa: E402
 
 if os.environ.get("GENO_CI") == "1":      # CI installs the tensorboard extra: this must run there
     from tensorboard.backend.event_processing import event_accumulator

@@ -11,9 +11,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compiler"))
 import irfix  # noqa: E402
 
-from genolang.compiler.experiment import ExperimentConfig  # noqa: E402
-from genolang.compiler.ir import Selection  # noqa: E402
-from genolang.runtime.search import SearchData  # noqa: E402
+from genolang.compiler.lower.experiment import ExperimentConfig  # noqa: E402
+from genolang.compiler.lower.ir import Selection  # noqa: E402
+from genolang.runtime.search.loop import SearchData  # noqa: E402
 
 SIZE = 16
 

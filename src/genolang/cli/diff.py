@@ -19,7 +19,7 @@ def diff(
     ignoring layout, comments, edge order and provenance. Two genotypes that differ only in
     writing (sum operands, node numbering, concat order) are the "same architecture" (equal
     `geno show --hash`). Exit 0 if equivalent, 1 if not."""
-    from genolang.compiler.identity import same_architecture
+    from genolang.compiler.genotype.hash import same_architecture
     from genolang.specname import spec_path
 
     ma, mb = parse_file(spec_path(a)), parse_file(spec_path(b))

@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app
-from genolang.errors import ConfigError, RunError, did_you_mean
+from genolang.base.errors import ConfigError, RunError, did_you_mean
 
 FORMATS = (".svg", ".png", ".dot", ".pdf")
 INSTALL_HINT = ("install graphviz for `dot`: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
@@ -38,8 +38,8 @@ def _final_alpha(run: Path) -> dict | None:
 
 
 def dot_text(program, genotype: str | None, network: str | None, cells: list[str], alpha: dict | None) -> str:
-    from genolang.compiler import ir
-    from genolang.compiler.draw import genotype_dot, network_dot
+    from genolang.compiler.lower import ir
+    from genolang.compiler.genotype.draw import genotype_dot, network_dot
 
     genotypes = program.local("genotype") or list(program.genotypes)
     if network is None and (genotype is not None or genotypes):
