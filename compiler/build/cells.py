@@ -20,8 +20,7 @@ from torch import nn
 
 from genolang.compiler.build.heads import Classifier, aux_head, distill_head
 from genolang.compiler.build.ops import build_edge_op
-from genolang.compiler.build.layers import strided_shape
-from genolang.compiler.lower.primitives import FactorizedReduce, build_expr
+from genolang.compiler.build.layers import FactorizedReduce, build_expr, strided_shape
 from genolang.compiler.passes.shapes import CellPlan, EdgePlan, NetworkPlan
 from genolang.base.errors import CompileError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from genolang.compiler.lower.primitives import RandomOp
+from genolang.compiler.build.layers import RandomOp
 from genolang.base.errors import CompileError, RunError
 
 __all__ = ["FORMATS", "export_network", "LogitsOnly"]

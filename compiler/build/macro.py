@@ -55,7 +55,7 @@ from torch import nn
 from genolang.compiler.build.cells import Cell, NetOutput, attach_heads, attach_stem, net_output, relu_conv_bn
 from genolang.compiler.build.discrete import SumNode, apply_phase
 from genolang.compiler.lower.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate, Slot
-from genolang.compiler.lower.primitives import FactorizedReduce
+from genolang.compiler.build.layers import FactorizedReduce
 from genolang.compiler.passes.shapes import NetworkPlan, plan_network
 from genolang.base.errors import CompileError, did_you_mean
 

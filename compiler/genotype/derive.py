@@ -1,7 +1,7 @@
 """Derivation: α -> discrete cells (pure functions; icdarts-spec §1.5, §3.2, §4.3).
 
 For node ``j`` with α of shape ``(n_predecessors, n_ops)`` (columns in
-:func:`~genolang.compiler.build.ops.candidate_ops` order):
+:func:`~genolang.compiler.lower.edges.candidate_ops` order):
 
 * ``darts``: softmax per row; rank predecessors by their best op's weight, keep the top
   ``k``, each with that best op. Kept edges are listed strongest first.
@@ -20,7 +20,7 @@ from typing import Mapping
 
 import torch
 
-from genolang.compiler.build.ops import candidate_ops
+from genolang.compiler.lower.edges import candidate_ops
 from genolang.compiler.lower.ir import CellSpec, GenoCell, GenoEdge, Genotype
 from genolang.base.errors import CompileError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from genolang.compiler.build.ops import candidate_ops
+from genolang.compiler.lower.edges import candidate_ops
 from genolang.compiler.lower.ir import CellSpec, GenoCell, GenoEdge, Genotype
 
 __all__ = ["genotype_from_json"]

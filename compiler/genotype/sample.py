@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from typing import Mapping
 
-from genolang.compiler.build.ops import candidate_ops
+from genolang.compiler.lower.edges import candidate_ops
 from genolang.compiler.lower.ir import CellSpec, GenoCell, GenoEdge, Genotype, OpImpl
 from genolang.base.errors import ConfigError
 

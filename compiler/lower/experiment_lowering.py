@@ -8,7 +8,7 @@ from genolang.base.errors import ErrorGroup, GenolangError, SpecSemanticError, d
 from genolang.grammar import syntax as S
 
 from genolang.compiler.lower import ir
-from genolang.compiler.lower.program import header_span
+from genolang.compiler.lower.definitions import Experiment, header_span
 
 
 def settings_tree(entries: tuple[S.Stmt, ...]) -> dict[str, Any]:
@@ -65,7 +65,6 @@ def find_setting(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
 
 
 def lower_experiment(definition: S.ExperimentDef, lowerer):
-    from genolang.compiler.lower.program import Experiment
     from genolang.compiler.lower.experiment import ExperimentConfig
 
     settings = settings_tree(definition.entries)

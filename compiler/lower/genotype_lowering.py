@@ -7,7 +7,7 @@ from genolang.grammar import syntax as S
 from genolang.base.limits import MAX_NODES
 
 from genolang.compiler.lower import ir
-from genolang.compiler.lower.program import check_inputs
+from genolang.compiler.lower.definitions import check_inputs
 from genolang.compiler.lower.lower_ops import SPECIAL_OPS
 
 

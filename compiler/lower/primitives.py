@@ -2,7 +2,7 @@
 
 Every primitive has a parameter schema (names and defaults) and a shape rule
 ``(c, h, w, args) -> (c, h, w)``; its builder ``(c_in, args, affine) -> nn.Module`` lives in
-:mod:`.layers`, the only part that needs torch. Op expressions (:class:`~genolang.compiler.lower.ir.Prim`
+:mod:`genolang.compiler.build.layers`, the only part that needs torch. Op expressions (:class:`~genolang.compiler.lower.ir.Prim`
 and the combinators) are evaluated with the free symbols ``C`` and ``s`` bound by an
 environment such as ``{"C": 16, "s": 2}``.
 
@@ -53,7 +53,7 @@ class PrimitiveDef:
     name: str
     params: tuple[tuple[str, object], ...]
     shape: Callable[[int, int, int, Args], Shape]
-    build: Callable | None = None    # (c_in, args, affine) -> nn.Module; None: see .layers
+    build: Callable | None = None    # (c_in, args, affine) -> nn.Module; None: see build.layers
     doc: str = ""
 
 
@@ -63,7 +63,7 @@ PRIMITIVES: dict[str, PrimitiveDef] = {}
 def register_primitive(name: str, params: Mapping[str, object] | None = None, doc: str = ""):
     """Decorator pair: ``register_primitive(name, params)(shape_rule, builder)``.
 
-    The builder may be left out when :data:`.layers.BUILDERS` has one for ``name`` (the
+    The builder may be left out when :data:`genolang.compiler.build.layers.BUILDERS` has one for ``name`` (the
     built-in primitives), so that registering a primitive needs no torch."""
 
     def register(shape: Callable, build: Callable | None = None) -> PrimitiveDef:
@@ -323,19 +323,6 @@ def keeps_shape(expr: OpExpr, c_in: int, env: Mapping[str, int]) -> bool:
 def bound(prim: Prim, env: Mapping[str, int]) -> tuple[PrimitiveDef, Args]:
     """A primitive's definition and its checked, evaluated arguments (with ``_span``)."""
     return _bound(prim, env)
-
-
-# The module side (torch) lives in .layers; these names are still importable from here.
-_LAYER_NAMES = ("build_expr", "Zero", "RandomOp", "Subsample", "FactorizedReduce", "SqueezeExcite", "Resize",
-                "ResidualAdd", "SumBranches", "ConcatBranches")
-
-
-def __getattr__(name: str):
-    if name in _LAYER_NAMES:
-        from genolang.compiler.build import layers
-
-        return getattr(layers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _span_of(expr: OpExpr) -> Span | None:

@@ -7,11 +7,9 @@ objects. Errors are collected (several are reported at once) and raised together
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
 
-from genolang.base.errors import ErrorGroup, GenolangError, Span, SpecSemanticError, did_you_mean, source_line
+from genolang.base.errors import ErrorGroup, GenolangError, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 from genolang.base.limits import (
     MAX_CELLS, MAX_CHANNELS, MAX_CLASSES, MAX_INPUT_CHANNELS, MAX_MACRO_DEPTH, MAX_NODES, MAX_REFERENCE_DEPTH,
@@ -19,79 +17,14 @@ from genolang.base.limits import (
 )
 
 from genolang.compiler.lower import ir
+from genolang.compiler.lower.definitions import Definitions, Experiment, Program, check_inputs, header_span
+from genolang.compiler.lower.experiment_lowering import lower_experiment
+from genolang.compiler.lower.genotype_lowering import lower_genotype
 from genolang.compiler.lower.load import SymbolTable, load_path, load_text
 from genolang.compiler.lower.lower_ops import SPECIAL_OPS, OpLowering, lower_errors
 
 SELECT_RULES = ("darts", "idarts", "xdarts")
 DEFAULT_STEM = ir.Seq((ir.Prim("conv", (("k", 3), ("out", ir.BinOp("*", 3, ir.Sym("C"))))), ir.Prim("bn")))
-
-
-@dataclass
-class Experiment:
-    """An experiment: its raw settings tree and the validated configuration."""
-
-    name: str
-    settings: dict[str, Any]
-    config: Any
-    span: Any = None
-
-
-class Definitions(Mapping):
-    """The lowered definitions of one kind, by name, in source order.
-
-    Definitions of the main file are lowered (and so verified) when the file is loaded;
-    imported ones the first time they are used -- a spec that imports the standard library
-    does not pay for lowering the parts of it that it never touches.
-    """
-
-    def __init__(self, names: Mapping[str, object], lower_one: Callable[[str], object]):
-        self._names = names
-        self._lower_one = lower_one
-        self._done: dict[str, object] = {}
-
-    def __getitem__(self, name: str):
-        if name in self._done:
-            return self._done[name]
-        if name not in self._names:
-            raise KeyError(name)
-        return self._lower_one(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._names
-
-    def lowered(self, name: str):
-        """The lowered definition if it has been lowered already, else None."""
-        return self._done.get(name)
-
-    def store(self, name: str, value) -> None:
-        self._done[name] = value
-
-
-@dataclass
-class Program:
-    """Everything a spec file defines or imports, lowered to IR, by kind and name."""
-
-    file: str
-    table: SymbolTable
-    spaces: Definitions = None
-    cells: Definitions = None
-    templates: Definitions = None
-    macros: Definitions = None
-    experiments: Definitions = None
-    genotypes: Definitions = None
-
-    def local(self, kind: str) -> list[str]:
-        return self.table.local(kind)
-
-    @property
-    def ops(self) -> dict[str, S.OpDef]:
-        return self.table.defs["op"]
 
 
 def load(path: str | Path) -> Program:
@@ -419,8 +352,6 @@ class _Lowerer:
 
     # ------------------------------------------------------------------ experiments
     def experiment(self, name: str) -> Experiment:
-        from genolang.compiler.lower.experiment_lowering import lower_experiment
-
         definition = self.defs["experiment"][name]
         experiment = lower_experiment(definition, self)
         self.program.experiments.store(name, experiment)
@@ -428,22 +359,9 @@ class _Lowerer:
 
     # ------------------------------------------------------------------ genotypes
     def genotype(self, name: str) -> ir.Genotype:
-        from genolang.compiler.lower.genotype_lowering import lower_genotype
-
         genotype = lower_genotype(self.defs["genotype"][name], self)
         self.program.genotypes.store(name, genotype)
         return genotype
-
-
-def check_inputs(cell: str, inputs: tuple[str, ...], span) -> None:
-    """A cell reads two states (the outputs of the two previous cells) or one (the previous
-    cell's, as NAS-Bench-201 cells do)."""
-    if len(inputs) not in (1, 2):
-        raise SpecSemanticError(f"cell `{cell}` has {len(inputs)} input{'s' if len(inputs) != 1 else ''}; "
-                                "a cell reads two (the outputs of the two previous cells) or one (the "
-                                "previous cell's output)", span, hint="write `inputs c0, c1` or `inputs c0`")
-    if len(inputs) == 2 and inputs[0] == inputs[1]:
-        raise SpecSemanticError(f"cell `{cell}` names the input `{inputs[0]}` twice", span)
 
 
 # (statement type, attribute, what it is, smallest, largest)
@@ -506,22 +424,6 @@ def cycle_error(kind: str, members, message: str, span, **kw) -> SpecSemanticErr
     error = SpecSemanticError(message, span, **kw)
     error.cycle = (kind, frozenset(members))
     return error
-
-
-def header_span(span):
-    """The first line of a definition (``cell reduce like normel {``) for a multi-line span, so that
-    the caret underlines the header rather than one character."""
-    if span is None or not span.known or span.end_line == span.line:
-        return span
-    line = source_line(span.file, span.line)
-    if line is None:
-        return span
-    header = line[span.column - 1:].split("#")[0].rstrip()
-    if header.endswith("{"):
-        header = header[:-1].rstrip()
-    if not header:
-        return span
-    return Span(span.file, span.line, span.column, span.line, span.column + len(header))
 
 
 __all__ = ["Program", "Experiment", "load", "loads", "lower", "SPECIAL_OPS"]

@@ -13,10 +13,10 @@ network) or with search cells (supernet), without building it and without torch
 * the activation memory of a training step at batch ``B``: the bytes of every distinct
   tensor autograd saves for the backward pass in one training-mode forward (parameters
   excluded), at :func:`probe_batch` ``(B)`` images scaled linearly to ``B`` -- the figure
-  :mod:`.measure` measures on the built modules.
+  :mod:`genolang.compiler.build.measure` measures on the built modules.
 
 A network using a primitive registered with its own module builder is built and measured
-instead (:func:`.measure.measure_network`), since only its builder knows its layers.
+instead (:func:`genolang.compiler.build.measure.measure_network`), since only its builder knows its layers.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from genolang.compiler.lower.edges import apply_phase
 from genolang.compiler.lower.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
 from genolang.compiler.passes.shapes import NetworkPlan, format_plan, plan_network
 
-__all__ = ["NetworkSummary", "summarize", "summary", "format_summary", "probe_batch", "build_network",
-           "count_mult_adds", "activation_bytes"]
+__all__ = ["NetworkSummary", "summarize", "summary", "format_summary", "probe_batch"]
 
 SIDE_HEADS = ("aux_head.", "distill_heads.")
 PROBE_BATCH = 8                     # the batch a summary measures activations at
@@ -101,19 +100,6 @@ def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapp
 
 
 summary = summarize          # the name the CLI brief uses
-
-# The torch side (building and measuring modules) lives in .measure; these names are still
-# importable from here.
-_MEASURE_NAMES = ("build_network", "count_mult_adds", "activation_bytes", "measure_network")
-
-
-def __getattr__(name: str):
-    if name in _MEASURE_NAMES:
-        from genolang.compiler.build import measure
-
-        return getattr(measure, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def _mega(n: int) -> str:
     return f"{n / 1e6:.3f} M"

@@ -16,7 +16,7 @@ from genolang.base.errors import CompileError, ErrorGroup, GenolangError, SpecSe
 from genolang.compiler.lower import ir
 from genolang.compiler.passes.data_kinds import DATA_KINDS
 from genolang.compiler.lower.experiment_lowering import find_setting
-from genolang.compiler.lower.program import Program, header_span
+from genolang.compiler.lower.definitions import Program, header_span
 from genolang.compiler.passes.shapes import plan_network
 
 __all__ = ["verify", "verify_errors", "planned_networks"]

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from genolang.base.errors import ConfigError
 
-__all__ = ["ENGINES", "Engine", "Outcome", "PLACEMENT_ENV", "Shared", "Work", "engine_for", "placement",
+__all__ = ["ENGINES", "Engine", "Outcome", "PLACEMENT_ENV", "Shared", "Work", "placement", "worker_threads",
            "python_argv", "run_all", "worker_env"]
 
 ENGINES = ("local", "ray")
@@ -63,6 +62,14 @@ class Shared:
 
     def get(self) -> Any:
         return self.value
+
+
+def worker_threads(jobs: int) -> int:
+    """Threads per worker: this process's thread budget (:func:`genolang.base.threads.resolve_threads`:
+    GENOLANG_THREADS, OMP_NUM_THREADS, else the usable CPUs) split J ways."""
+    from genolang.base.threads import resolve_threads
+
+    return max(1, resolve_threads()[0] // max(1, jobs))
 
 
 def python_argv(command: Sequence[str]) -> list[str]:
@@ -115,29 +122,6 @@ class Engine(ABC):
     def settings(self) -> dict:
         """What the study manifest records about the engine."""
         return {"name": self.name, "threads_per_run": self.threads}
-
-
-def engine_for(name: str = "local", *, jobs: int = 1, address: str | None = None, cpus_per_run: float | None = None,
-               gpus_per_run: float | None = None) -> Engine:
-    """The engine ``name`` (``local`` or ``ray``); Ray is imported only for ``ray``."""
-    if name == "local":
-        from genolang.runtime.jobs.local_engine import LocalEngine
-
-        if address is not None or gpus_per_run is not None or cpus_per_run is not None:
-            raise ConfigError("--address, --cpus-per-run and --gpus-per-run are options of the Ray engine",
-                              hint="add --engine ray, or drop them (the local engine splits the cores by --jobs)")
-        return LocalEngine(jobs)
-    if name == "ray":
-        from genolang.runtime.jobs.ray_engine import RayEngine
-
-        if jobs != 1:
-            raise ConfigError("--jobs is the local engine's pool size; Ray schedules by resources",
-                              hint="use --cpus-per-run / --gpus-per-run with --engine ray")
-        return RayEngine(address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    from genolang.base.errors import did_you_mean
-
-    raise ConfigError(f"--engine {name}: no such engine",
-                      hint=did_you_mean(name, ENGINES) or "engines: " + ", ".join(ENGINES))
 
 
 def run_all(engine: Engine, works: Sequence[Work], *, depends_on: Mapping[str, Sequence[str]] | None = None,

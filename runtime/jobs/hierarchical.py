@@ -39,7 +39,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-import genolang
+from genolang.base.version import __version__
 from genolang.compiler.build.macro import build_macro_eval, build_macro_search, macro_template
 from genolang.compiler.genotype.derive_macro import attach_macro, macro_summary
 from genolang.compiler.lower.experiment import ExperimentConfig
@@ -51,6 +51,9 @@ from genolang.runtime.runs.finite import NonFiniteError, stopped
 from genolang.runtime.search.losses import Route
 from genolang.runtime.runs.progress import Progress
 from genolang.runtime.runs.rundir import RunDir
+from genolang.runtime.jobs.macro_run import (
+    GAMMA_LR, RUN_FILE, MacroOptions, macro_identity, macro_of, read_macro_run, write_macro_run,
+)
 from genolang.runtime.runs.run_threads import start_threads
 from genolang.runtime.search.loop import CyclicLoop, SearchData, resolve_device
 
@@ -58,25 +61,6 @@ __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "st
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
 
 CHECKPOINT_VERSION = 1
-RUN_FILE = "macro_run.json"
-GAMMA_LR = 3e-3          # A21: the "3e-3" of chapter 6 is γ's Adam learning rate
-
-
-@dataclass(frozen=True)
-class MacroOptions:
-    """Settings of the macro phase that the experiment config does not hold.
-
-    ``warmup_epochs`` None means 1 for version 1 and 2 for version 2 (chapter 6).
-    """
-
-    beta: float = 1.0
-    gamma_lr: float = GAMMA_LR
-    warmup_epochs: int | None = None
-
-    def warmup_for(self, version: int) -> int:
-        if self.warmup_epochs is not None:
-            return self.warmup_epochs
-        return 2 if version == 2 else 1
 
 
 @dataclass
@@ -203,7 +187,7 @@ class MacroSearch(CyclicLoop):
         provenance = (("macro", self.macro.name), ("macro_template", self.template.name),
                       ("macro_algorithm", "hierarchical-icdarts"), ("macro_options", options),
                       ("macro_seed", str(self.config.seed)), ("macro_epoch", str(search_epoch)),
-                      ("macro_final", str(final).lower()), ("genolang", genolang.__version__))
+                      ("macro_final", str(final).lower()), ("genolang", __version__))
         name = re.sub(r"\W", "_", f"{self.micro.name}_{self.macro.name}")
         # No template reference: genotype.geno stands alone (the network is in the provenance).
         return dataclasses.replace(attach_macro(self.micro, choice, name=name, provenance=provenance), template=None)
@@ -251,8 +235,6 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
                            run_dir=rd, progress=progress)
     if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
-        from genolang.runtime.jobs.macro_run import macro_identity, write_macro_run
-
         identity = macro_identity(macro, template, genotype, options)
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
                                           identity=identity))
@@ -309,20 +291,6 @@ def _pick(table: Mapping[str, Any], program, name: str | None):
     raise SpecSemanticError(f"{program.file} defines no genotype", hint="pass --genotype FILE.geno")
 
 
-def _macro_of(program, name: str | None) -> MacroSpec:
-    macros = program.macros
-    if name is None:
-        local = [n for n in program.local("macro") if n in macros]
-        if local or macros:
-            return macros[local[0] if local else next(iter(macros))]
-        raise SpecSemanticError(f"{program.file} defines no macro",
-                                hint="add `macro NAME version 1 { template NET  depth N }`")
-    if name not in macros:
-        raise SpecSemanticError(f"no macro named `{name}` in {program.file}",
-                                hint=did_you_mean(name, macros) or ("macros: " + ", ".join(macros) if macros else None))
-    return macros[name]
-
-
 def _config_of(program, experiment: str | None) -> tuple[str, ExperimentConfig]:
     from genolang.runtime.jobs.driver import pick_experiment
 
@@ -343,7 +311,7 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     from genolang.runtime.runs.rundir import check_run_name, new_run_dir
 
     program = load(spec)
-    spec_macro = _macro_of(program, macro)
+    spec_macro = macro_of(program, macro)
     micro = resolve_genotype(program, genotype)
     name, config = _config_of(program, experiment)
     config = apply_overrides(config, overrides, labels)
@@ -367,8 +335,6 @@ def resume_macro_search(run_dir: str | Path, *, progress: bool = True,
                         labels: Mapping[str, str] | None = None) -> MacroResult:
     """Continue an interrupted macro phase from its run directory."""
     from genolang.runtime.jobs.driver import apply_overrides, load_data, search_data
-
-    from genolang.runtime.jobs.macro_run import read_macro_run
 
     rd = RunDir.existing(run_dir, needs=(RUN_FILE, "config.json", "spec.geno"), what="macro-search")
     macro, template, genotype, options = read_macro_run(rd)

@@ -1,7 +1,7 @@
 """The local engine: work in this process (one job), or commands in J worker processes.
 
 With one job a call runs here (no second torch start-up per item). With more, each command
-runs as a subprocess whose threads are its share of the CPUs (:func:`genolang.runtime.jobs.study.
+runs as a subprocess whose threads are its share of the CPUs (:func:`genolang.runtime.jobs.engine.
 worker_threads`); work without a command still runs here, one at a time.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from genolang.runtime.jobs.engine import Engine, Outcome, Work, placement, python_argv, worker_env
+from genolang.runtime.jobs.engine import (
+    Engine, Outcome, Work, placement, python_argv, worker_env, worker_threads,
+)
 
 __all__ = ["LocalEngine"]
 
@@ -19,8 +21,6 @@ class LocalEngine(Engine):
     name = "local"
 
     def __init__(self, jobs: int = 1):
-        from genolang.runtime.jobs.study import worker_threads
-
         self.jobs = jobs
         self.capacity = jobs
         self.threads = worker_threads(jobs)

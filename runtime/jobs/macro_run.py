@@ -6,14 +6,48 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 
 from genolang.compiler.lower.ir import Genotype, MacroSpec, NetworkTemplate
-from genolang.base.errors import SpecSemanticError
+from genolang.base.errors import SpecSemanticError, did_you_mean
 from genolang.compiler.genotype.genotext import genotype_json, genotype_text
-from genolang.runtime.jobs.hierarchical import RUN_FILE, MacroOptions, _macro_of
 from genolang.runtime.runs.rundir import RunDir, RunDirError, read_json
 
-__all__ = ["macro_identity", "write_macro_run", "read_macro_run"]
+__all__ = ["MacroOptions", "GAMMA_LR", "RUN_FILE", "macro_of", "macro_identity", "write_macro_run", "read_macro_run"]
+
+RUN_FILE = "macro_run.json"
+GAMMA_LR = 3e-3          # A21: the "3e-3" of chapter 6 is γ's Adam learning rate
+
+
+@dataclass(frozen=True)
+class MacroOptions:
+    """Settings of the macro phase that the experiment config does not hold.
+
+    ``warmup_epochs`` None means 1 for version 1 and 2 for version 2 (chapter 6).
+    """
+
+    beta: float = 1.0
+    gamma_lr: float = GAMMA_LR
+    warmup_epochs: int | None = None
+
+    def warmup_for(self, version: int) -> int:
+        if self.warmup_epochs is not None:
+            return self.warmup_epochs
+        return 2 if version == 2 else 1
+
+
+def macro_of(program, name: str | None) -> MacroSpec:
+    macros = program.macros
+    if name is None:
+        local = [n for n in program.local("macro") if n in macros]
+        if local or macros:
+            return macros[local[0] if local else next(iter(macros))]
+        raise SpecSemanticError(f"{program.file} defines no macro",
+                                hint="add `macro NAME version 1 { template NET  depth N }`")
+    if name not in macros:
+        raise SpecSemanticError(f"no macro named `{name}` in {program.file}",
+                                hint=did_you_mean(name, macros) or ("macros: " + ", ".join(macros) if macros else None))
+    return macros[name]
 
 
 def macro_identity(macro: MacroSpec, template: NetworkTemplate, genotype: Genotype, options: MacroOptions) -> dict:
@@ -35,7 +69,7 @@ def read_macro_run(rd: RunDir) -> tuple[MacroSpec, NetworkTemplate, Genotype, Ma
     if not isinstance(saved, dict) or not {"macro", "template", "genotype", "options"} <= set(saved):
         raise RunDirError(f"{rd.path / RUN_FILE}: not a macro-search run record")
     program = load(rd.path / "spec.geno")
-    macro = _macro_of(program, saved["macro"])
+    macro = macro_of(program, saved["macro"])
     template = program.templates.get(saved["template"])
     if template is None:
         raise SpecSemanticError(f"macro `{macro.name}` names unknown network `{saved['template']}`", macro.span)

@@ -31,19 +31,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from genolang.base.errors import ConfigError, RunError
+from genolang.runtime.jobs.engine import worker_threads
 
 __all__ = ["FORMAT", "Study", "create_study", "item_done", "load_study", "run_item", "run_study", "worker_threads"]
 
 FORMAT = "genolang-study/1"
 MANIFEST = "manifest.json"
-
-
-def worker_threads(jobs: int) -> int:
-    """Threads per worker: this process's thread budget (:func:`genolang.base.threads.resolve_threads`:
-    GENOLANG_THREADS, OMP_NUM_THREADS, else the usable CPUs) split J ways."""
-    from genolang.base.threads import resolve_threads
-
-    return max(1, resolve_threads()[0] // max(1, jobs))
 
 
 def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
@@ -283,7 +276,8 @@ def run_study(study: Study, *, jobs: int = 1, engine=None, retries: int | None =
     engine reported; a failed item is retried (``retries``, the engine's default when None)
     and resumes its partial run. On Ctrl-C the engine cancels what is queued or running and
     the manifest is re-read from the run directories, so a rerun does the rest."""
-    from genolang.runtime.jobs.engine import Work, engine_for, run_all
+    from genolang.runtime.jobs.engine import Work, run_all
+    from genolang.runtime.jobs.engines import engine_for
 
     engine = engine or engine_for("local", jobs=jobs)
     study.refresh()

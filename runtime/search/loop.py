@@ -45,7 +45,7 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
-import genolang
+from genolang.base.version import __version__
 from genolang.compiler.lower.experiment import ExperimentConfig
 from genolang.compiler.lower.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.compiler.genotype.hash import genotype_hash
@@ -733,7 +733,7 @@ class CyclicSearch(CyclicLoop):
         provenance = ((("space", space),) if space else ()) + (
             ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
             ("epoch", str(search_epoch)), ("final", str(final).lower()),
-            ("genolang", genolang.__version__),
+            ("genolang", __version__),
             ("hash", genotype_hash(genotype)),     # architecture identity (compiler/genotype/hash.py)
         )
         # The retraining network comes from the experiment, not from the genotype: a template

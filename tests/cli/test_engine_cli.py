@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-import tiny  # noqa: E402
+import tiny
 
 
 @pytest.fixture
@@ -143,7 +142,7 @@ def test_choosing_an_engine_imports_neither_ray_nor_torch(spec, tmp_path):
     """The local engine and an engine error come before any torch or Ray import."""
     import subprocess
 
-    code = ("import sys\nfrom genolang.cli import main\nfrom genolang.runtime.jobs.engine import engine_for\n"
+    code = ("import sys\nfrom genolang.cli import main\nfrom genolang.runtime.jobs.engines import engine_for\n"
             "engine_for('local', jobs=2)\n"
             f"sys.argv = ['geno', 'repeat', {str(spec)!r}, '--engine', 'rya', '--out', {str(tmp_path / 's')!r}]\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, 'ray' in sys.modules, 'torch' in sys.modules)\n")

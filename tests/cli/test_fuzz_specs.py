@@ -16,13 +16,11 @@ from __future__ import annotations
 import random
 import re
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from hostile import LOCATION, run_capped  # noqa: E402
+from hostile import LOCATION, run_capped
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261201

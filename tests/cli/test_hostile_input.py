@@ -9,16 +9,14 @@ error (run with ``-s`` to see it).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from hostile import located, run_capped  # noqa: E402
+from hostile import located, run_capped
 
-from genolang.base.limits import MAX_FILE_BYTES  # noqa: E402
+from genolang.base.limits import MAX_FILE_BYTES
 
 SECRET = "TOP-SECRET-LINE"
 NET = """

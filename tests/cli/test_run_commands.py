@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-from test_checkpoint import _damage, plant  # noqa: E402
+from test_checkpoint import _damage, plant
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_macro import MACRO_PROGRAM  # noqa: E402
+from tiny_macro import MACRO_PROGRAM
 
-from genolang.runtime.jobs.driver import retrain_genotype, start_search  # noqa: E402
-from genolang.runtime.jobs.hierarchical import start_macro_search  # noqa: E402
+from genolang.runtime.jobs.driver import retrain_genotype, start_search
+from genolang.runtime.jobs.hierarchical import start_macro_search
 
 SPEC = MACRO_PROGRAM + """experiment tiny {
   data {

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_macro import MACRO_PROGRAM  # noqa: E402
+from tiny_macro import MACRO_PROGRAM
 
 SPEC = MACRO_PROGRAM + """experiment tiny_digits {
   data {

@@ -5,20 +5,17 @@ to resume from, and writes no genotype derived from non-finite α."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.runs.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.runs.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state  # noqa: E402
-from genolang.runtime.runs.meter import Meter  # noqa: E402
-from genolang.runtime.runs.rundir import RunDir  # noqa: E402
-from genolang.runtime.search.loop import run_search  # noqa: E402
+from genolang.runtime.runs.checkpoint import load_checkpoint
+from genolang.runtime.runs.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.runs.rundir import RunDir
+from genolang.runtime.search.loop import run_search
 
 SEARCH = {"epochs": 1, "pretrain_epochs": 1, "batch": 8, "steps_per_epoch": 2, "test_every": 0}
 

@@ -5,17 +5,14 @@ as the eager one: same α, same weights, same metrics."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.search.graphed_step import WARMUP, GraphedStep  # noqa: E402
-from genolang.runtime.runs.meter import Meter  # noqa: E402
-from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
+from genolang.runtime.search.graphed_step import WARMUP, GraphedStep
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 
 class CpuGraph(GraphedStep):

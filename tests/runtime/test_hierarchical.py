@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,8 +16,7 @@ from genolang.runtime.jobs.hierarchical import (
 from genolang.runtime.search.loop import SearchData
 from genolang.runtime.runs.checkpoint import load_checkpoint
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK  # noqa: E402
+from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK
 
 EXPERIMENT = """
 experiment tiny_digits {

@@ -4,11 +4,9 @@ study on Ray, with a worker killed mid-run: tests/cli/test_engine_cli.py.)"""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
 
 def _spec(tmp_path: Path, text: str, name: str = "tiny.geno") -> Path:

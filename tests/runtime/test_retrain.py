@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
-from tiny import irfix  # noqa: E402
+import tiny
+from tiny import irfix
 
-from genolang.runtime.data import Dataset  # noqa: E402
-from genolang.runtime.retrain.loop import Retrainer, run_retrain  # noqa: E402
-from genolang.compiler.genotype.sample import sample_genotype  # noqa: E402
+from genolang.runtime.data import Dataset
+from genolang.runtime.retrain.loop import Retrainer, run_retrain
+from genolang.compiler.genotype.sample import sample_genotype
 
 
 def dataset(classes: int = 10, n: int = 32, test: int = 16) -> Dataset:

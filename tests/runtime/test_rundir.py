@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.base.errors import ConfigError  # noqa: E402
-from genolang.runtime.runs.rundir import (  # noqa: E402
+from genolang.base.errors import ConfigError
+from genolang.runtime.runs.rundir import (
     RunDir, RunDirError, check_run_name, newest_run, new_run_dir, read_json, read_jsonl,
 )
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.genotype.sample import sample_genotype, sample_genotypes  # noqa: E402
+from genolang.compiler.genotype.sample import sample_genotype, sample_genotypes
 
 
 def _edges(g):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.lower.ir import ZERO_CONFIGS  # noqa: E402
-from genolang.runtime.search.latency import expected_latency  # noqa: E402
-from genolang.runtime.runs.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.search.loop import CyclicSearch, cosine_lr, run_search  # noqa: E402
+from genolang.compiler.lower.ir import ZERO_CONFIGS
+from genolang.runtime.search.latency import expected_latency
+from genolang.runtime.runs.checkpoint import load_checkpoint
+from genolang.runtime.search.loop import CyclicSearch, cosine_lr, run_search
 
 
 def make(rule="darts", zero="V1", **cfg) -> CyclicSearch:

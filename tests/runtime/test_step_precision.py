@@ -3,17 +3,14 @@ keeps α and the weights float32 and finite, and computes its losses in float32.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.runs.meter import Meter  # noqa: E402
-from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 
 def two_steps(autocast: str, name: str = "icdarts"):

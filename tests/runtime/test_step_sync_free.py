@@ -11,16 +11,14 @@ device-side one an accelerator uses (``eager=False``): metrics are read once per
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.runs.meter import Meter  # noqa: E402
-from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
 

@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 
 from genolang.cli import app
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
 TINY = tiny.STUDY_SPEC
 
