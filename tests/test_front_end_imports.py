@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FRONT_END = [
     "genolang.grammar", "genolang.grammar.parser", "genolang.grammar.printer", "genolang.grammar.syntax",
-    "genolang.grammar.interop", "genolang.grammar.parse_tables", "genolang.compiler.lower.load",
+    "genolang.grammar.interop", "genolang.grammar.interop.registry", "genolang.compiler.genotype.diff",
+    "genolang.grammar.parse_tables", "genolang.compiler.lower.load",
     "genolang.compiler.lower.program", "genolang.compiler.passes.verify", "genolang.compiler.passes.shapes",
     "genolang.compiler.passes.estimate", "genolang.compiler.passes.cost", "genolang.compiler.passes.summary",
     "genolang.compiler.genotype.hash", "genolang.compiler.lower.primitives", "genolang.compiler.lower.dump",

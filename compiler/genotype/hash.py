@@ -180,7 +180,7 @@ def same_architecture(a: S.Module, b: S.Module) -> str | None:
     """The shared hash when two files each hold one genotype of the same architecture and
     nothing else differs but writing (the genotype's name, provenance, comments, layout);
     else None."""
-    from genolang.grammar.interop import diff_modules
+    from genolang.compiler.genotype.diff import diff_modules
 
     ga = [i for i in a.items if isinstance(i, S.GenotypeDef)]
     gb = [i for i in b.items if isinstance(i, S.GenotypeDef)]
