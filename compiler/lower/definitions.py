@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from genolang.base.errors import Span, SpecSemanticError, source_line
+from genolang.base.errors import Span, SpecSemanticError, did_you_mean, source_line
 from genolang.grammar import syntax as S
 
 from genolang.compiler.lower.load import SymbolTable
 
-__all__ = ["Program", "Definitions", "Experiment", "check_inputs", "header_span"]
+__all__ = ["Program", "Definitions", "Experiment", "KINDS", "check_inputs", "header_span"]
+
+# definition kind -> the Program attribute that holds its definitions
+KINDS = {"genotype": "genotypes", "network": "templates", "cell": "cells", "space": "spaces",
+         "experiment": "experiments", "macro": "macros"}
 
 
 @dataclass
@@ -80,6 +84,33 @@ class Program:
 
     def local(self, kind: str) -> list[str]:
         return self.table.local(kind)
+
+    def definitions(self, kind: str) -> Definitions:
+        """The definitions of ``kind``: "genotype", "network", "cell", "space", "experiment" or "macro"."""
+        return getattr(self, KINDS[kind])
+
+    def first(self, kind: str, *, local_only: bool = False) -> str | None:
+        """The default definition of ``kind`` when none is named: the first the main file defines,
+        else (unless ``local_only``) the first one it sees; None when there is none."""
+        table = self.definitions(kind)
+        local = [n for n in self.local(kind) if n in table]
+        if local or local_only:
+            return local[0] if local else None
+        return next(iter(table), None)
+
+    def pick(self, kind: str, name: str | None = None):
+        """The definition ``name`` of ``kind``, or :meth:`first` when ``name`` is None."""
+        table = self.definitions(kind)
+        if name is not None:
+            if name not in table:
+                raise SpecSemanticError(f"no {kind} named `{name}` in {self.file}",
+                                        hint=did_you_mean(name, table) or (f"{kind}s: " + ", ".join(table) if table
+                                                                           else f"the file defines no {kind}"))
+            return table[name]
+        first = self.first(kind)
+        if first is None:
+            raise SpecSemanticError(f"{self.file} defines no {kind}", hint=f"add a `{kind}` definition or name one")
+        return table[first]
 
     @property
     def ops(self) -> dict[str, S.OpDef]:

@@ -88,8 +88,8 @@ def _genotype_template(program: Program, genotype: ir.Genotype) -> ir.NetworkTem
     """The template `geno compile` would build a genotype on: its own, else the main file's first."""
     if genotype.template is not None:
         return program.templates[genotype.template] if genotype.template in program.templates else None
-    local = [n for n in program.local("network") if n in program.templates]
-    return program.templates[local[0]] if local else None
+    first = program.first("network", local_only=True)
+    return program.templates[first] if first is not None else None
 
 
 def _data_errors(data, definition, experiment: str) -> list[GenolangError]:

@@ -37,8 +37,7 @@ def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:
                                     hint=did_you_mean(name, experiments) or
                                     ("experiments: " + ", ".join(experiments) if experiments else None))
         return name, experiments[name].config
-    local = [n for n in program.local("experiment") if n in experiments]
-    chosen = local[0] if local else next(iter(experiments), None)
+    chosen = program.first("experiment")
     if chosen is None:
         raise SpecSemanticError(f"{program.file} defines no experiment",
                                 hint="add an `experiment NAME { ... }` block naming the templates to use")

@@ -264,7 +264,7 @@ def resolve_genotype(program, genotype: str | Genotype | None) -> Genotype:
     if isinstance(genotype, Genotype):
         return genotype
     if genotype is None:
-        return _pick(program.genotypes, program, None)
+        return _pick(program, None)
     if genotype in program.genotypes:
         return program.genotypes[genotype]
     path, _, name = genotype.partition(":") if not Path(genotype).exists() else (genotype, "", "")
@@ -272,22 +272,21 @@ def resolve_genotype(program, genotype: str | Genotype | None) -> Genotype:
         path = str(Path(path) / "genotype.geno")
     if Path(path).exists():
         other = load(path)
-        return _pick(other.genotypes, other, name or None)
+        return _pick(other, name or None)
     raise SpecSemanticError(f"no genotype `{genotype}` in {program.file}, and no such file",
                             hint=did_you_mean(genotype, program.genotypes)
                             or "give a genotype name of the spec, or a .geno file (file.geno or file.geno:NAME)")
 
 
-def _pick(table: Mapping[str, Any], program, name: str | None):
+def _pick(program, name: str | None) -> Genotype:
+    table = program.genotypes
     if name is not None:
         if name not in table:
             raise SpecSemanticError(f"no genotype `{name}` in {program.file}", hint=did_you_mean(name, table))
         return table[name]
-    local = [n for n in program.local("genotype") if n in table]
-    if local:
-        return table[local[0]]
-    if table:
-        return next(iter(table.values()))
+    first = program.first("genotype")
+    if first is not None:
+        return table[first]
     raise SpecSemanticError(f"{program.file} defines no genotype", hint="pass --genotype FILE.geno")
 
 

@@ -39,9 +39,9 @@ class MacroOptions:
 def macro_of(program, name: str | None) -> MacroSpec:
     macros = program.macros
     if name is None:
-        local = [n for n in program.local("macro") if n in macros]
-        if local or macros:
-            return macros[local[0] if local else next(iter(macros))]
+        first = program.first("macro")
+        if first is not None:
+            return macros[first]
         raise SpecSemanticError(f"{program.file} defines no macro",
                                 hint="add `macro NAME version 1 { template NET  depth N }`")
     if name not in macros:

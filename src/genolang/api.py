@@ -48,20 +48,8 @@ def zoo(name: str) -> Program:
 
 def pick(program: Program, kind: str, name: str | None):
     """The definition ``name`` of ``kind`` ("genotype", "network", ...), or the only/first one
-    the main file defines when ``name`` is None."""
-    table = {"genotype": program.genotypes, "network": program.templates, "cell": program.cells,
-             "space": program.spaces, "experiment": program.experiments, "macro": program.macros}[kind]
-    if name is not None:
-        if name not in table:
-            raise SpecSemanticError(f"no {kind} named `{name}` in {program.file}",
-                                    hint=did_you_mean(name, table) or (f"{kind}s: " + ", ".join(table) if table else f"the file defines no {kind}"))
-        return table[name]
-    local = [n for n in program.local(kind) if n in table]
-    if local:
-        return table[local[0]]
-    if table:
-        return next(iter(table.values()))
-    raise SpecSemanticError(f"{program.file} defines no {kind}", hint=f"add a `{kind}` definition or name one")
+    the main file defines when ``name`` is None (:meth:`Program.pick`)."""
+    return program.pick(kind, name)
 
 
 def _cells_for(program: Program, template: ir.NetworkTemplate) -> dict[str, ir.CellSpec]:

@@ -41,9 +41,9 @@ def dot_text(program, genotype: str | None, network: str | None, cells: list[str
     from genolang.compiler.lower import ir
     from genolang.compiler.genotype.draw import genotype_dot, network_dot
 
-    genotypes = program.local("genotype") or list(program.genotypes)
-    if network is None and (genotype is not None or genotypes):
-        name = genotype or genotypes[0]
+    first = program.first("genotype")
+    if network is None and (genotype is not None or first is not None):
+        name = genotype or first
         if name not in program.genotypes:
             raise ConfigError(f"no genotype `{name}` in {program.file}", hint=did_you_mean(name, program.genotypes))
         g = program.genotypes[name]
@@ -61,8 +61,7 @@ def dot_text(program, genotype: str | None, network: str | None, cells: list[str
         if unknown:
             raise ConfigError(f"genotype `{name}` has no cell `{unknown[0]}`", hint=did_you_mean(unknown[0], dict(g.cells)))
         return genotype_dot(g, alpha, cells or None)
-    networks = program.local("network") or list(program.templates)
-    name = network or (networks[0] if networks else None)
+    name = network or program.first("network")
     if name is None:
         raise ConfigError(f"{program.file} has no genotype or network to draw")
     if name not in program.templates:
