@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import UserError
-from genolang.runtime.checkpoint import (
+from genolang.base.errors import UserError
+from genolang.runtime.runs.checkpoint import (
     CheckpointError, load_checkpoint, remove_orphans, rng_state, save_atomic, set_rng_state,
 )
 

@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 
 from genolang.cli import app
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
 TINY = tiny.STUDY_SPEC
 
@@ -26,7 +25,7 @@ EXPECTED = {"search_s0", "search_s1", "retrain_s0", "retrain_s1", "retrain_rando
 
 
 def _states(study: Path) -> dict[str, str]:
-    from genolang.runtime.study import item_done
+    from genolang.runtime.jobs.study import item_done
 
     states = {}
     for item in EXPECTED:
@@ -102,8 +101,8 @@ def test_an_interrupted_study_continues_without_duplicate_or_missing_runs(study)
 
 
 def test_search_provenance_carries_the_architecture_hash(study):
-    from genolang.compiler.identity import genotype_hash
-    from genolang.compiler.lower import load
+    from genolang.compiler.genotype.hash import genotype_hash
+    from genolang.compiler.lower.program import load
 
     program = load(study[0] / "runs" / "search_s0" / "genotype.geno")
     genotype = next(iter(program.genotypes.values()))
@@ -138,15 +137,15 @@ def test_report_numbers_match_the_runs_and_figures_are_pngs(study, tmp_path):
 def test_a_study_with_other_settings_is_not_overwritten(study):
     spec = study[0].parent / "tiny.geno"
     out = CliRunner().invoke(app, ["repeat", str(spec), "--seeds", "3", "--out", str(study[0])])
-    from genolang.errors import ConfigError
+    from genolang.base.errors import ConfigError
 
     assert isinstance(out.exception, ConfigError) and "other settings (seeds, random)" in str(out.exception)
     assert "geno repeat" in out.exception.hint
 
 
 def test_run_item_refuses_an_item_whose_dependency_is_unfinished(tmp_path):
-    from genolang.errors import RunError
-    from genolang.runtime.study import create_study, run_item
+    from genolang.base.errors import RunError
+    from genolang.runtime.jobs.study import create_study, run_item
 
     spec = tmp_path / "tiny.geno"
     spec.write_text(TINY)

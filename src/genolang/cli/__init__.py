@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from genolang.errors import GenolangError, UserError
+from genolang.base.errors import GenolangError, UserError
 
 class _LazyTyper(typer.Typer):
     """A Typer app whose command modules are imported when its commands are first listed.

@@ -23,7 +23,7 @@ def report(
     CDARTS / ICDARTS with latency beside accuracy; distinct genotypes by hash; op and depth
     frequencies; E's test accuracy per search epoch with a 95 % band; α heat maps and
     trajectories. Needs matplotlib (pip install 'genolang[report]')."""
-    from genolang.runtime.report import write_report
+    from genolang.runtime.report.page import write_report
 
     page = write_report(list(dirs), out or dirs[0] / "report", title=title)
     typer.echo(str(page))

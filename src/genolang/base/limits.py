@@ -1,0 +1,67 @@
+"""Every size limit of genolang, in one place (documented in docs/limits.md).
+
+A spec is text from anyone: each size it can ask for is bounded, and the bound is checked
+before the size is used, with an error that points at the place in the spec. Shared by every
+stage, like :mod:`genolang.base.errors` (the parser checks the file size and the nesting depth,
+the lowering the network sizes, the compiler the memory of a network).
+"""
+
+from __future__ import annotations
+
+import os
+
+# ---------------------------------------------------------------- files
+MAX_FILE_BYTES = 2**20              # a spec file; larger files are refused before reading
+MAX_SYNTAX_DEPTH = 100              # levels of the syntax tree: about 30 nested combinators,
+                                    # 50 nested blocks or a 100-term arithmetic chain
+MAX_INT_DIGITS = 100                # digits of an integer literal
+MAX_REPORTED_ERRORS = 50            # errors printed for one file (the count says how many there were)
+
+# ---------------------------------------------------------------- definitions
+MAX_REFERENCE_DEPTH = 32            # chains of ops calling ops, spaces built from spaces,
+                                    # `cell ... like` chains
+MAX_STRING_CHARS = 10_000           # a string value, after `"a" * n`
+MAX_NUMBER = 2**63 - 1              # magnitude of an integer value, after arithmetic
+
+# ---------------------------------------------------------------- networks
+MAX_NODES = 32                      # nodes of one cell
+MAX_CELLS = 256                     # cells of one network
+MAX_CHANNELS = 4096                 # `channels` (the base width C; it doubles at each reduction)
+MAX_INPUT_CHANNELS = 1024           # channels of the input image
+MAX_RESOLUTION = 2048               # height and width of the input image
+MAX_CLASSES = 1_000_000
+MAX_MACRO_DEPTH = 256
+
+# ---------------------------------------------------------------- memory
+# A network whose parameters and activations (estimated before anything is allocated) need
+# more than this, or more than the memory the machine has free, is refused by `geno compile`.
+MAX_NETWORK_BYTES = 64 * 2**30
+# Environment variable that overrides MAX_NETWORK_BYTES (bytes), e.g. for tests.
+NETWORK_BYTES_ENV = "GENOLANG_MAX_NETWORK_BYTES"
+
+
+def network_memory_budget() -> int:
+    """Bytes a network may need to be built here: the documented cap, the environment
+    override, and the memory this machine reports as available, whichever is smallest."""
+    budget = MAX_NETWORK_BYTES
+    override = os.environ.get(NETWORK_BYTES_ENV)
+    if override:
+        try:
+            budget = min(budget, int(override))
+        except ValueError:
+            pass
+    available = _available_memory()
+    if available is not None:
+        budget = min(budget, available)
+    return budget
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
