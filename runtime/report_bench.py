@@ -118,8 +118,8 @@ def _summary(label: str, groups: dict[str, list[Entry]], table) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     if table is not None:
         s = table.summary()
-        lines.append(f"| all {s.n:,} cells (exact random baseline) | {s.mean:.2f} ({s.sd:.2f}) | "
-                     f"median {s.median:.2f}, 90th pct {s.p90:.2f} | {s.min:.2f} | – | – | – | – |")
+        lines.append(f"| all {s.n:,} cells (exact random baseline) | {s.mean:.2f} ({s.sd:.2f}) | exact | "
+                     f"{s.min:.2f} | median {s.median:.2f} (90th percentile {s.p90:.2f}) | – | – | – |")
     for group, members in groups.items():
         scores = [e.table for e in members if e.table is not None]
         retrained = [e.retrained for e in members if e.retrained is not None]
