@@ -1,6 +1,7 @@
 """IDX files (MNIST, Fashion-MNIST): good files, truncated files and hostile headers, written here."""
 
 import gzip
+import os
 import resource
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 from genolang.errors import ConfigError, DataError
 from genolang.runtime.data import load_dataset
 from genolang.runtime.data.idx import MAX_PAYLOAD, idx_bytes, read_idx
-from genolang.runtime.data.mnist import IDX_FILES, stratified_subset
+from genolang.runtime.data.mnist import FASHION_MNIST_ROOT, IDX_FILES, stratified_subset
 
 
 def _write(path, data: bytes, zipped: bool):
@@ -175,3 +176,15 @@ def test_missing_files_say_how_to_get_fashion_mnist(tmp_path):
 def test_mnist_needs_a_path():
     with pytest.raises(ConfigError, match="needs `path`"):
         load_dataset("mnist")
+
+
+def test_debian_s_fashion_mnist_by_default():
+    """The files `apt-get install dataset-fashion-mnist` installs (.ci/run does; elsewhere this skips)."""
+    if not FASHION_MNIST_ROOT.is_dir():
+        if os.environ.get("GENO_CI") == "1":
+            pytest.fail(f"GENO_CI=1 but {FASHION_MNIST_ROOT} is missing (apt-get install dataset-fashion-mnist)")
+        pytest.skip(f"{FASHION_MNIST_ROOT} is not installed (apt-get install dataset-fashion-mnist)")
+    ds = load_dataset("fashion_mnist", test_images=1000)
+    assert ds.train_x.shape == (60_000, 1, 28, 28) and ds.train_x.dtype == torch.uint8
+    assert torch.bincount(ds.train_y).tolist() == [6000] * 10 and torch.bincount(ds.test_y).tolist() == [100] * 10
+    assert ds.classes[-1] == "Ankle boot"
