@@ -17,7 +17,8 @@ FRONT_END = [
     "genolang.compiler.genotype.hash", "genolang.compiler.lower.primitives", "genolang.compiler.lower.dump",
     "genolang.compiler.genotype.raise_", "genolang.compiler.lower.edges", "genolang.compiler.genotype.standalone", "genolang.api",
     "genolang.cli", "genolang.cli.check", "genolang.cli.fmt", "genolang.cli.show", "genolang.cli.diff",
-    "genolang.cli.interop", "genolang.cli.compile",
+    "genolang.cli.interop", "genolang.cli.compile", "genolang.cli.score", "genolang.runtime.benchmarks",
+    "genolang.runtime.report.stats", "genolang.runtime.report.bench",
 ]
 
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
