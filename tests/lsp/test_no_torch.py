@@ -49,3 +49,17 @@ def test_the_server_runs_without_torch():
     found = json.loads(result.stdout.splitlines()[-1])
     assert found["errors"] == 0 and found["answers"] > 10
     assert found["torch"] is False
+
+
+def test_the_server_imports_only_the_front_end():
+    """grammar and compiler only: no runtime (torch), no CLI, no api (it imports the run face)."""
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "src" / "genolang" / "lsp").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            bad += [f"{path.name}: {n}" for n in names
+                    if n.startswith(("genolang.runtime", "genolang.cli", "genolang.api", "torch"))]
+    assert bad == []
