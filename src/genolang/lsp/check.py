@@ -8,6 +8,8 @@ not), and the files the check read, so that an edit to one of them re-checks thi
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,10 @@ from lsprotocol import types as T
 
 from genolang.compiler.load import SymbolTable, load_table
 from genolang.compiler.lower import lower
+from genolang.compiler.shapes import plan_network
 from genolang.compiler.verify import verify_errors
 from genolang.errors import ErrorGroup, GenolangError, Span
-from genolang.grammar import parse, syntax as S
+from genolang.grammar import syntax as S
 
 from .documents import FRONT_END, Buffer, Documents, lsp_column
 
@@ -47,7 +50,7 @@ def analyse(docs: Documents, buffer: Buffer, previous: Analysis | None = None) -
     analysis = Analysis(buffer.path, buffer.version, buffer.text, [])
     with FRONT_END:
         try:
-            analysis.module = parse(buffer.text, buffer.path)
+            analysis.module = docs.parse(buffer)
         except GenolangError as exc:
             analysis.errors = _flatten(exc)
         except Exception as exc:            # noqa: BLE001 -- an editor must keep working
@@ -60,12 +63,49 @@ def analyse(docs: Documents, buffer: Buffer, previous: Analysis | None = None) -
         try:
             analysis.table = load_table(analysis.module, read=docs.read)
             analysis.files = {f for f in analysis.table.modules if f != buffer.path}
-            analysis.errors = verify_errors(lower(analysis.table))
+            analysis.errors = verify_errors(lower(analysis.table), plan=CLEAN_PLANS)
         except GenolangError as exc:
             analysis.errors = _flatten(exc)
         except Exception as exc:            # noqa: BLE001
             analysis.errors = [_internal(exc, buffer.path)]
     return analysis
+
+
+class CleanPlans:
+    """A shape planner that remembers the networks that planned cleanly.
+
+    The shape plan is most of a check's time, and most edits leave most networks as they were:
+    a network whose template and cells are equal (as IR, places aside) to one that planned
+    without error plans without error again, so it is not planned again. Errors are not
+    remembered: their places move with the text.
+    """
+
+    def __init__(self, size: int = 1024):
+        self._clean: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, template, cells):
+        try:
+            used = {slot.cell for slot in template.slots if slot.cell is not None}
+            key = (template, tuple(sorted((k, cells[k]) for k in cells
+                                          if k in used or k.rsplit(".", 1)[-1] in used)))
+            hash(key)
+        except Exception:                   # noqa: BLE001 -- plan it, and let the planner report
+            return plan_network(template, cells)
+        with self._lock:
+            if key in self._clean:
+                self._clean.move_to_end(key)
+                return None
+        plan_network(template, cells)
+        with self._lock:
+            self._clean[key] = True
+            if len(self._clean) > self._size:
+                self._clean.popitem(last=False)
+        return None
+
+
+CLEAN_PLANS = CleanPlans()
 
 
 def _internal(exc: Exception, path: str) -> GenolangError:

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 from genolang.compiler.resolve import LIBRARY_ROOTS, allowed_paths
+from genolang.errors import GenolangError
 from genolang.grammar import parse, parse_file, syntax as S
 
 __all__ = ["Documents", "Buffer", "path_of", "uri_of", "lsp_column", "span_column", "Refused"]
@@ -83,6 +84,7 @@ class Documents:
         self.buffers: dict[str, Buffer] = {}
         self.roots: list[Path] = []          # workspace folders; none: every file is the user's own
         self._lock = threading.Lock()
+        self._parsed: dict[str, tuple[Buffer, S.Module | GenolangError]] = {}
 
     # -- buffers
     def open(self, uri: str, text: str, version: int | None) -> Buffer:
@@ -100,6 +102,7 @@ class Documents:
         path = path_of(uri)
         with self._lock:
             self.buffers.pop(path, None)
+            self._parsed.pop(path, None)
 
     def get(self, uri: str) -> Buffer | None:
         return self.buffers.get(path_of(uri) or "")
@@ -114,13 +117,36 @@ class Documents:
         except (OSError, UnicodeDecodeError, ValueError):
             return None
 
+    def on_disk(self, uri: str) -> str | None:
+        """The text of ``uri``'s file on disk, if it is a readable .geno file."""
+        path = path_of(uri)
+        try:
+            self.admit(path or "")
+            return Path(path).read_text(encoding="utf-8")
+        except (Refused, OSError, UnicodeDecodeError, ValueError):
+            return None
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+
     # -- reading through buffers
     def read(self, path: Path) -> S.Module:
-        """Parse a `use`d file: its open buffer if it has one, else the file (cached)."""
+        """Parse a `use`d file: its open buffer if it has one, else the file (both cached)."""
         buffer = self.buffers.get(os.path.realpath(path))
-        if buffer is not None:
-            return parse(buffer.text, str(path))
-        return parse_file(path)
+        return parse_file(path) if buffer is None else self.parse(buffer)
+
+    def parse(self, buffer: Buffer) -> S.Module:
+        """The syntax tree of ``buffer`` (parsed once per text: a file many open files use is
+        parsed once per edit, not once per check); raises its syntax errors."""
+        cached = self._parsed.get(buffer.path)
+        if cached is None or cached[0] is not buffer:
+            try:
+                cached = (buffer, parse(buffer.text, buffer.path))
+            except GenolangError as exc:
+                cached = (buffer, exc)
+            self._parsed[buffer.path] = cached
+        if isinstance(cached[1], GenolangError):
+            raise cached[1]
+        return cached[1]
 
     # -- roots
     def admit(self, path: str) -> None:

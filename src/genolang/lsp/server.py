@@ -117,7 +117,7 @@ def _where(ls: GenoServer, params) -> tuple[Analysis, str, int, int] | None:
 def make_server() -> GenoServer:
     server = GenoServer()
 
-    def opened(ls: GenoServer, uri: str, text: str, version) -> None:
+    def opened(ls: GenoServer, uri: str, text: str, version, edited: bool = True) -> None:
         ls.loop = asyncio.get_running_loop()
         ls.set_roots()
         try:
@@ -129,13 +129,14 @@ def make_server() -> GenoServer:
                 related_information=[T.DiagnosticRelatedInformation(
                     T.Location(uri, T.Range(T.Position(0, 0), T.Position(0, 0))), f"hint: {refused.hint}")])]))
             return
-        ls.scheduler.request(ls.affected(buffer.path))
+        # a file opened as it is on disk changes nothing for the files that use it
+        ls.scheduler.request(ls.affected(buffer.path) if edited else [buffer.path])
 
     @server.feature(T.TEXT_DOCUMENT_DID_OPEN)
     @_guard()
     def did_open(ls: GenoServer, params: T.DidOpenTextDocumentParams):
         doc = params.text_document
-        opened(ls, doc.uri, doc.text, doc.version)
+        opened(ls, doc.uri, doc.text, doc.version, edited=ls.docs.on_disk(doc.uri) != doc.text)
 
     @server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
     @_guard()
