@@ -20,9 +20,10 @@ from genolang.compiler.lower_ops import OpLowering
 from genolang.compiler.primitives import PRIMITIVES, REQUIRED
 from genolang.compiler.shapes import format_plan, plan_network
 from genolang.errors import GenolangError
-from genolang.grammar import print_stmt, syntax as S
+from genolang.grammar import parse, print_stmt, syntax as S
 
 from .check import Analysis
+from .documents import FRONT_END
 from .lookup import context_at, find_definition, names_a_definition, word_at
 from .settings import field_help
 
@@ -47,6 +48,10 @@ def hover_text(analysis: Analysis, text: str, line: int, column: int) -> str | N
             return _primitive(word)
         return None
     program = lower_lazily(analysis.table)
+    if definition.kind == "op" and lines[line][end:end + 1] == "(":
+        called = _call_site(program, lines[line], start)
+        if called is not None:
+            return called
     try:
         body = {"op": _op, "space": _space, "cell": _cell, "network": _network, "genotype": _genotype}.get(
             definition.kind, _plain)(program, definition.stmt)
@@ -55,6 +60,28 @@ def hover_text(analysis: Analysis, text: str, line: int, column: int) -> str | N
     if definition.file != analysis.path:
         body += f"\n\n_from {definition.file}_"
     return body
+
+
+def _call_site(program: Program, line: str, start: int) -> str | None:
+    """An op called with arguments (``sep_conv(k=5)``): that call expanded to primitives."""
+    depth = 0
+    for index in range(start, len(line)):
+        depth += {"(": 1, ")": -1}.get(line[index], 0)
+        if depth == 0 and line[index] == ")":
+            break
+    else:
+        return None
+    text = line[start:index + 1]
+    if not FRONT_END.acquire(timeout=0.5):      # a check holds the parser: answer without the call
+        return None
+    try:
+        call = parse(f"op hover_ = {text}", "<hover>").items[0].body
+        impl = OpLowering(program.ops).instantiate(call)
+    except GenolangError:
+        return None
+    finally:
+        FRONT_END.release()
+    return f"**op call** `{text}` expands to:\n\n" + _code(impl_text(impl).replace("  | ", "\n| "))
 
 
 def _code(text: str) -> str:

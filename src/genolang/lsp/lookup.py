@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from genolang.compiler.load import KINDS, SymbolTable
 from genolang.grammar import syntax as S
@@ -148,6 +147,3 @@ def definitions_in(module: S.Module) -> list[tuple[str, S.Stmt]]:
     """(kind, statement) of each definition of ``module``, in order."""
     return [(KINDS[type(item)], item) for item in module.items if type(item) in KINDS]
 
-
-def short(path: str) -> str:
-    return Path(path).name

@@ -8,7 +8,6 @@ file whose last check read the defining file.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Iterable
 
 from lsprotocol import types as T
