@@ -15,10 +15,11 @@ def test_a_running_check_is_cancelled_by_a_new_request_for_its_file():
     def check(key: str) -> None:
         calls.append(key)
         if len(calls) == 1:
-            started.set()
-            spin = 0
-            while True:                 # a check that would never end by itself
-                spin += 1
+            with scheduler.cancellable():
+                started.set()
+                spin = 0
+                while True:             # a check that would never end by itself
+                    spin += 1
         finished.set()
 
     scheduler = Scheduler(check, debounce=0.0)
@@ -39,7 +40,8 @@ def test_requests_in_a_burst_give_one_check_each_and_other_files_are_not_cancell
 
     def check(key: str) -> None:
         if key == "slow.geno":
-            gate.wait(CAP)
+            with scheduler.cancellable():      # requests for other files must not interrupt it
+                gate.wait(CAP)
         calls.append(key)
         if len(calls) == 2:
             done.set()

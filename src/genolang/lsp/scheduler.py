@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 __all__ = ["Scheduler", "Cancelled", "DEBOUNCE"]
@@ -25,7 +26,8 @@ class Cancelled(BaseException):
 
 
 class Scheduler:
-    """Runs ``check(key)`` on a worker thread for each key requested, latest request first."""
+    """Runs ``check(key)`` on a worker thread for each key requested, latest request first; the
+    part of it inside :meth:`cancellable` is interrupted when its key is requested again."""
 
     def __init__(self, check: Callable[[str], None], debounce: float = DEBOUNCE):
         self._check = check
@@ -56,6 +58,19 @@ class Scheduler:
     def idle(self) -> bool:
         with self._cond:
             return not self._due and self._running is None
+
+    @contextmanager
+    def cancellable(self):
+        """The part of a check that a new request for its key interrupts (the front end's
+        work, not the sending of its results)."""
+        with self._cond:
+            self._cancellable = True
+        try:
+            yield
+        finally:
+            # a cancel lands only while _cancellable is set, so at the latest in here
+            with self._cond:
+                self._cancellable = False
 
     def _cancel(self) -> None:
         # called with the condition held while the worker is inside a check (_cancellable)
@@ -89,12 +104,9 @@ class Scheduler:
         key = self._next()
         if key is None:
             return
-        with self._cond:
-            self._cancellable = True
         try:
             self._check(key)
         finally:
-            # a cancel can land only while _cancellable is set, so at the latest in here
             with self._cond:
                 self._cancellable = False
                 self._running = None

@@ -48,7 +48,8 @@ class GenoServer(LanguageServer):
         buffer = self.docs.buffers.get(path)
         if buffer is None:
             return
-        analysis = analyse(self.docs, buffer, self.analyses.get(path))
+        with self.scheduler.cancellable():
+            analysis = analyse(self.docs, buffer, self.analyses.get(path))
         if self.docs.buffers.get(path) is not buffer:
             return                           # edited meanwhile: a newer check is due
         with self._analyses_lock:
