@@ -63,6 +63,8 @@ async def test_hover_explains_ops_networks_and_settings(client, project: Path):
     await published(client, ops, version=1)
     op = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(ops), T.Position(3, 4)))
     assert "relu >> conv(k=3, stride=s) >> bn" in op.contents.value
+    label = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(ops), T.Position(6, 4)))
+    assert "**wide_3** in space `small`" in label.contents.value
     call = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(ops), T.Position(7, 12)))
     assert "`wide(k=5)` expands to" in call.contents.value and "conv(k=5, stride=s)" in call.contents.value
 

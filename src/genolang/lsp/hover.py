@@ -46,7 +46,7 @@ def hover_text(analysis: Analysis, text: str, line: int, column: int) -> str | N
     if definition is None:
         if word in PRIMITIVES:
             return _primitive(word)
-        return None
+        return _label(analysis, word)
     program = lower_lazily(analysis.table)
     if definition.kind == "op" and lines[line][end:end + 1] == "(":
         called = _call_site(program, lines[line], start)
@@ -82,6 +82,23 @@ def _call_site(program: Program, line: str, start: int) -> str | None:
     finally:
         FRONT_END.release()
     return f"**op call** `{text}` expands to:\n\n" + _code(impl_text(impl).replace("  | ", "\n| "))
+
+
+def _label(analysis: Analysis, word: str) -> str | None:
+    """A space entry named ``word`` (a genotype's edges name them: ``sep_conv_3(c0)``)."""
+    if analysis.table is None:
+        return None
+    program = lower_lazily(analysis.table)
+    names = sorted(analysis.table.defs["space"], key=lambda n: n not in program.local("space"))
+    for name in names:
+        try:
+            space = program.spaces[name]
+        except GenolangError:
+            continue
+        for label, impl in space.ops:
+            if label == word:
+                return f"**{label}** in space `{name}`:\n\n" + _code(impl_text(impl).replace("  | ", "\n| "))
+    return None
 
 
 def _code(text: str) -> str:
