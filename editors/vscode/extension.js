@@ -9,6 +9,8 @@ function activate(context) {
   const server = { command, args, options: { env: { ...process.env, OMP_NUM_THREADS: "1" } } };
   client = new LanguageClient("geno", "genolang", { run: server, debug: server }, {
     documentSelector: [{ scheme: "file", language: "geno" }],
+    // a used spec changed on disk (geno fmt, a checkout): the server re-checks the open files using it
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.geno") },
   });
   context.subscriptions.push(client);
   return client.start();

@@ -147,3 +147,22 @@ async def test_a_file_outside_the_workspace_is_refused(client, tmp_path_factory)
     assert "does not read this file" in found[0].message and "outside the workspace" in found[0].message
     hover = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(target), T.Position(0, 1)))
     assert hover is None
+
+
+async def test_a_used_file_changed_on_disk_rechecks_its_open_users(client, project: Path):
+    main = open_file(client, project / "main.geno", version=40)
+    await published(client, main, version=40)
+    used = project / "mine.geno"
+    since = len(client.published)
+    client.text_document_did_close(T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(uri(used))))
+    assert await published(client, main, since=since) == ()     # closed: its users read it from disk
+    original = used.read_text()
+    try:
+        used.write_text(original.replace("space small", "space tiny"))
+        since = len(client.published)
+        client.workspace_did_change_watched_files(T.DidChangeWatchedFilesParams(
+            [T.FileEvent(uri(used), T.FileChangeType.Changed)]))
+        found = await published(client, main, since=since)
+        assert found and "small" in found[0].message
+    finally:
+        used.write_text(original)

@@ -23,7 +23,7 @@ from genolang.grammar import parse, print_module
 
 from .check import SOURCE, Analysis, analyse, diagnostics
 from .complete import completions
-from .documents import FRONT_END, Documents, Refused, span_column, uri_of
+from .documents import FRONT_END, Documents, Refused, path_of, span_column, uri_of
 from .hover import hover_text
 from .navigate import definition_at, definition_location, outline, references
 from .scheduler import Scheduler
@@ -165,6 +165,15 @@ def make_server() -> GenoServer:
                 ls.analyses.pop(buffer.path, None)
             ls.scheduler.request(ls.affected(buffer.path)[1:])   # its users now read the file on disk
         ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri, []))
+
+    @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @_guard()
+    def files_changed(ls: GenoServer, params: T.DidChangeWatchedFilesParams):
+        # a `use`d file changed on disk (geno fmt, a checkout): re-check the open files that use it
+        for change in params.changes:
+            path = path_of(change.uri)
+            if path is not None and path not in ls.docs.buffers:
+                ls.scheduler.request(ls.affected(path)[1:])
 
     @server.feature(T.TEXT_DOCUMENT_HOVER)
     @_guard()
