@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from genolang.base.errors import GenolangError, Span, SpecSemanticError
 from genolang.grammar import parse, parse_file, syntax as S
@@ -42,6 +43,8 @@ class SymbolTable:
     defs: dict[str, dict[str, S.Stmt]] = field(default_factory=lambda: {k: {} for k in KINDS.values()})
     origin: dict[tuple[str, str], str] = field(default_factory=dict)   # (kind, name) -> file
     errors: list[GenolangError] = field(default_factory=list)
+    # how a `use`d file is read: from disk, or (a language server) from an editor's unsaved buffer
+    read: Callable[[Path], S.Module] = field(default=parse_file, repr=False, compare=False)
 
     def local(self, kind: str) -> list[str]:
         """Names of the given kind defined in the main file itself, in source order."""
@@ -73,8 +76,9 @@ def library_names() -> list[str]:
     return sorted(p.relative_to(LIBRARY).with_suffix("").as_posix() for p in LIBRARY.rglob("*.geno"))
 
 
-def load_table(main: S.Module) -> SymbolTable:
-    table = SymbolTable(main.file, project_root(main.file))
+def load_table(main: S.Module, read: Callable[[Path], S.Module] = parse_file) -> SymbolTable:
+    """The definitions visible from ``main``; ``read`` parses each file it `use`s."""
+    table = SymbolTable(main.file, project_root(main.file), read=read)
     # imports are keyed by resolved path, so the main file is too: a cycle back to it is then
     # reported as a cycle instead of loading the main file a second time
     key = main.file if main.file.startswith("<") else str(Path(main.file).resolve())
@@ -139,7 +143,7 @@ def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> No
     if key in table.modules:
         return
     try:
-        module = parse_file(path)
+        module = table.read(path)
     except GenolangError as exc:
         if exc.span is None or not exc.span.known:   # the file could not be read: say where it was used
             exc = SpecSemanticError(f'cannot use "{item.path}": {exc.message}', item.span, hint=exc.hint)

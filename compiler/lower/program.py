@@ -40,6 +40,13 @@ def lower(table: SymbolTable) -> Program:
     return _Lowerer(table).run()
 
 
+def lower_lazily(table: SymbolTable) -> Program:
+    """A :class:`Program` whose definitions are lowered when first looked up, and nothing
+    checked up front: an editor asks about one definition of a file that may have errors
+    elsewhere (a lookup still raises the errors of the definition it lowers)."""
+    return _Lowerer(table).program
+
+
 class _Lowerer:
     def __init__(self, table: SymbolTable):
         self.table = table

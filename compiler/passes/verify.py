@@ -29,11 +29,14 @@ def verify(program: Program) -> None:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
 
 
-def verify_errors(program: Program) -> list[GenolangError]:
+def verify_errors(program: Program, plan=plan_network) -> list[GenolangError]:
+    """Every error :func:`verify` reports; ``plan`` plans a network's shapes (a language server
+    passes one that remembers the networks that planned cleanly, to check again only what an
+    edit changed)."""
     errors: list[GenolangError] = []
     for template, cells, where in planned_networks(program):
         try:
-            plan_network(template, cells)
+            plan(template, cells)
         except CompileError as exc:
             span = exc.span if exc.span is not None and exc.span.known else header_span(template.span)
             errors.append(CompileError(f"{where}: {exc.message}" if where else exc.message, span, exc.hint))
