@@ -16,7 +16,9 @@ DATA_KINDS: dict[str, tuple[str, ...]] = {
     "cifar100": ("root", "size"),
     "digits": ("size", "test_fraction", "seed"),
     "em": ("root", "crops_per_slice", "size", "min_positive", "scaling", "seed"),
+    "fashion_mnist": ("root", "size", "train_images", "test_images", "seed"),
     "image_folder": ("root", "size", "channels", "test_fraction", "seed"),
     "lens": ("root", "size", "scaling", "test_fraction", "seed", "limit", "chunk"),
+    "mnist": ("root", "size", "train_images", "test_images", "seed"),
     "npz": ("root", "size", "layout", "name"),
 }

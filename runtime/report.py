@@ -122,7 +122,9 @@ def mean_std(values: list[float]) -> tuple[float, float, int]:
 
 def _cell(values: list[float], digits: int) -> str:
     m, s, n = mean_std(values)
-    return "–" if n == 0 else f"{m:.{digits}f} ({s:.{digits}f})"
+    if n <= 1:      # one run has no spread to show
+        return "–" if n == 0 else f"{m:.{digits}f} (n = 1)"
+    return f"{m:.{digits}f} ({s:.{digits}f})"
 
 
 def _labels(runs: list[Run]) -> list[str]:
@@ -219,8 +221,9 @@ def _t95(n: int) -> float:
         return 1.96
 
 
-def band(series: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
-    """Mean and 95 % t-interval per epoch over runs (epochs some runs lack are left out)."""
+def band(series: list[list[float]], bounds: tuple[float, float] = (0.0, 100.0)) -> tuple[list[float], list[float], list[float]]:
+    """Mean and 95 % t-interval per epoch over runs (epochs some runs lack are left out), clipped
+    to the metric's range ``bounds`` (accuracy in %)."""
     length = min(len(s) for s in series)
     mean, low, high = [], [], []
     for e in range(length):
@@ -228,8 +231,8 @@ def band(series: list[list[float]]) -> tuple[list[float], list[float], list[floa
         m, sd, n = mean_std(values)
         half = _t95(n) * sd / math.sqrt(n) if n > 1 else 0.0
         mean.append(m)
-        low.append(m - half)
-        high.append(m + half)
+        low.append(max(m - half, bounds[0]))
+        high.append(min(m + half, bounds[1]))
     return mean, low, high
 
 
@@ -311,6 +314,9 @@ def write_report(dirs: list[Path], out: Path, *, title: str = "genolang report")
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# {title}", "", f"{len(runs)} finished runs from: " + ", ".join(f"`{d}`" for d in dirs), ""]
     lines += _markdown_tables(runs)
+    from genolang.runtime.report_bench import benchmark_sections
+
+    lines += benchmark_sections(runs)
     lines += _work_table(dirs)
     lines += ["", "## Figures", ""]
     stats = genotype_stats(runs)

@@ -16,7 +16,8 @@ FRONT_END = [
     "genolang.compiler.identity", "genolang.compiler.primitives", "genolang.compiler.dump",
     "genolang.compiler.raise_", "genolang.compiler.edges", "genolang.compiler.standalone", "genolang.api",
     "genolang.cli", "genolang.cli.check", "genolang.cli.fmt", "genolang.cli.show", "genolang.cli.diff",
-    "genolang.cli.interop", "genolang.cli.compile",
+    "genolang.cli.interop", "genolang.cli.compile", "genolang.cli.score", "genolang.runtime.benchmarks",
+    "genolang.runtime.stats", "genolang.runtime.report_bench",
 ]
 
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
