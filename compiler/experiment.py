@@ -187,6 +187,10 @@ class AlgorithmConfig(_Frozen):
     head_ce: float = Field(default=0.4, ge=0)
     # Optimisers rebuilt at each regeneration of E: E's only (state kept), or all three (Cream).
     reset_optimizers: Literal["eval", "all"] = "eval"
+    # Which samples E teaches S (in α's and w_S's objectives): every one (the dissertation), or
+    # only those whose label E predicts, so that a young or collapsed teacher cannot pull S
+    # (and through it α) towards its own errors (docs/search-quality.md)
+    kd_mask: Literal["none", "teacher_correct"] = "none"
     ws_kd: bool = True
     we_kd: bool = False
     we_split: Literal["train", "val"] = "train"

@@ -587,7 +587,7 @@ class CyclicLoop(ABC):
         route = a.route or a.name
         return (f"algorithm {a.name} (route {route}: ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split}); "
                 f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
-                f"kd={a.kd_reduction} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
+                f"kd={a.kd_reduction} kd_mask={a.kd_mask} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
                 f"reset_optimizers={a.reset_optimizers} augment={s.augment} "
                 f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}")
 
