@@ -18,15 +18,18 @@ __all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective", "n
 
 
 def kd_loss(student: Tensor, teacher: Tensor, T: float = 2.0,
-            reduction: Literal["mean", "batchmean"] = "mean") -> Tensor:
+            reduction: Literal["mean", "batchmean"] = "mean", keep: Tensor | None = None) -> Tensor:
     """Distillation of ``teacher`` logits into ``student`` logits at temperature ``T``.
 
     ``mean`` averages over every element (CDARTS code, ÷ n_classes relative to eq 3.7);
-    ``batchmean`` averages over samples (eq 3.7).
+    ``batchmean`` averages over samples (eq 3.7). ``keep`` (one 0/1 per sample) drops the
+    other samples' terms from the sum, the divisor unchanged.
     """
     log_q = F.log_softmax(student / T, dim=-1)
     log_p = F.log_softmax(teacher / T, dim=-1)
     pointwise = log_p.exp() * (log_p - log_q)
+    if keep is not None:
+        pointwise = pointwise * keep.unsqueeze(-1)
     divisor = pointwise.numel() if reduction == "mean" else pointwise.shape[0]
     return pointwise.sum() * (T * T / divisor)
 
