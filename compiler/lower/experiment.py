@@ -9,6 +9,8 @@ ambiguity of §4.9 that needs a switch has one here, with the recommended readin
 
 from __future__ import annotations
 
+import math
+
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,6 +73,11 @@ class TemplatesConfig(_Frozen):
     space: str | None = None        # recorded in the genotype's provenance
 
 
+# The dissertation's α learning rate times its number of α steps on CIFAR-10 (Adam moves each
+# α by about lr per step, so this bounds how far α can travel in its search)
+ALPHA_TRAVEL = 3e-4 * 30 * math.ceil(25_000 / 64)
+
+
 class SearchConfig(_Frozen):
     """Schedule and optimisers of the search phase (Algorithm 1, §4.1.3)."""
 
@@ -85,7 +92,13 @@ class SearchConfig(_Frozen):
     e_lr: float = Field(default=0.08, gt=0)
     e_momentum: float = Field(default=0.9, ge=0)
     e_wd: float = Field(default=3e-4, ge=0)
-    alpha_lr: float = Field(default=3e-4, gt=0)
+    # α's Adam step size. `auto` spreads the dissertation's α travel over this schedule's α
+    # steps: alpha_travel / (epochs × steps per epoch), where alpha_travel = 3e-4 × 11,730 is
+    # its CIFAR-10 lr times its α step count (25,000 images / 64 × 30 epochs), so a short
+    # search moves α as far as the dissertation's does (docs/search-quality.md); a number is
+    # used as it is (the CIFAR-10 specs say 3e-4)
+    alpha_lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] | Literal["auto"] = "auto"
+    alpha_travel: float = Field(default=ALPHA_TRAVEL, gt=0)
     alpha_betas: tuple[Beta, Beta] = (0.5, 0.999)
     alpha_wd: float = Field(default=0.0, ge=0)
     grad_clip: float = Field(default=5.0, gt=0)
@@ -93,6 +106,12 @@ class SearchConfig(_Frozen):
     eta_min: float = Field(default=1e-3, ge=0)
     eval_affine: bool = False      # BN affine in the search-phase evaluation network (Cream)
     test_every: int = Field(default=1, ge=0)   # epochs between E test evaluations; 0 = never
+    # BatchNorm statistics of a search-phase test: `recalibrate` recomputes them on the first
+    # `bn_calibration_images` training images first (E is young; its running statistics lag
+    # its weights, docs/search-quality.md); `running` tests with the running statistics as they are
+    test_bn: Literal["recalibrate", "running"] = "recalibrate"
+    bn_calibration_images: int = Field(default=1024, ge=1)
+    test_search_net: bool = True   # also test S (the supernet, α-weighted): acc_S_test
     # Crop (zero padding of `crop_padding` pixels) and flip both halves during the search, as
     # Cream and DARTS do; None: on for natural-image data (AUGMENTED_KINDS), off otherwise.
     augment: bool | None = None
@@ -168,6 +187,10 @@ class AlgorithmConfig(_Frozen):
     head_ce: float = Field(default=0.4, ge=0)
     # Optimisers rebuilt at each regeneration of E: E's only (state kept), or all three (Cream).
     reset_optimizers: Literal["eval", "all"] = "eval"
+    # Which samples E teaches S (in α's and w_S's objectives): every one (the dissertation), or
+    # only those whose label E predicts, so that a young or collapsed teacher cannot pull S
+    # (and through it α) towards its own errors (docs/search-quality.md)
+    kd_mask: Literal["none", "teacher_correct"] = "none"
     ws_kd: bool = True
     we_kd: bool = False
     we_split: Literal["train", "val"] = "train"
@@ -231,6 +254,12 @@ class RetrainConfig(_Frozen):
     size_override: bool = False     # A26: Cream/NNI set wd and drop path from the parameter count
     # batches timed for the s/batch figure; None: the whole test set (§4.1.6)
     latency_batches: int | None = Field(default=None, ge=0)
+    # how the figure is taken: the median of `latency_repeats` warm passes at a fixed
+    # `latency_threads` (recorded with it), so that it is a property of the genotype; beside it
+    # the run records the static multiply-adds of the cost model, the proxy a study on a
+    # shared machine can rank by instead (`geno report --latency static`)
+    latency_repeats: int = Field(default=5, ge=1)
+    latency_threads: int = Field(default=1, ge=1)
 
 
 class TournamentConfig(_Frozen):

@@ -76,8 +76,16 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
         if errors is None:
             raise
         found = []
+        # a setting that may be one of several types (a number or `auto`) fails once per
+        # alternative: one message for it, naming every alternative
+        merged: dict[tuple, dict] = {}
         for err in errors():
-            loc = tuple(str(p) for p in err["loc"])
+            loc = tuple(str(p) for p in err["loc"] if isinstance(p, int) or str(p).isidentifier())   # not union tags
+            if loc in merged:
+                merged[loc]["msg"] += ", or " + err["msg"][:1].lower() + err["msg"][1:]
+            else:
+                merged[loc] = {**err, "loc": loc}
+        for loc, err in merged.items():
             node = find_setting(definition.entries, loc)
             field = ".".join(loc)
             message = f"experiment `{definition.name}`: `{field}`: {err['msg']}"

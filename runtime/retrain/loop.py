@@ -24,6 +24,7 @@ from genolang.runtime.data.batching import derive_seed, epoch_batches
 from genolang.runtime.runs.checkpoint import rng_state, seed_everything, set_rng_state
 from genolang.runtime.runs.finite import FiniteWatch, NonFiniteError, check_state, stopped
 from genolang.compiler.genotype.genotext import genotype_json
+from genolang.compiler.build.measure import count_mult_adds
 from genolang.runtime.data import Augment, Dataset
 from genolang.runtime.search.distributed import average_gradients, broadcast_module, init_from_env, shard, world
 from genolang.runtime.runs.metrics import latency_per_batch, max_fbeta, positive_scores, roc_auc
@@ -132,7 +133,15 @@ class Retrainer:
         for i in range(0, stop, b):
             x = self.test_tf(self.test_x[i:i + b])
             batches.append(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x)
-        return latency_per_batch(self.net, batches, warmup=1)
+        return latency_per_batch(self.net, batches, warmup=1, repeats=self.cfg.latency_repeats,
+                                 threads=self.cfg.latency_threads)
+
+    def mult_adds(self) -> int | None:
+        """Multiply-adds of one test image's inference (the static latency proxy)."""
+        if len(self.test_y) == 0:
+            return None
+        x = self.test_tf(self.test_x[:1])
+        return count_mult_adds(self.net, x)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         cfg = self.cfg
@@ -202,6 +211,8 @@ class Retrainer:
         final = dict(history[-1]) if history else evaluate(self.net, self.test_x, self.test_y, self.test_tf,
                                                             max(self.cfg.batch, 256), self.channels_last)
         final["latency_s_per_batch"] = self.latency
+        final["latency_threads"] = self.cfg.latency_threads
+        final["mult_adds"] = self.mult_adds()
         final["params"] = count_params(self.net)
         final["phase"] = "final"
         final["epoch"] = self.cfg.epochs

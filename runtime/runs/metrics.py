@@ -6,6 +6,8 @@ class; :func:`positive_scores` turns a network's logits into that.
 
 from __future__ import annotations
 
+import statistics
+from contextlib import contextmanager
 import time
 from typing import Iterable, Sequence
 
@@ -127,14 +129,32 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@contextmanager
+def fixed_threads(n: int | None):
+    """torch's intra-op thread count held at ``n`` (restored afterwards): a timing taken while
+    a load-following count changes measures the machine's load, not the network."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def latency_per_batch(model: torch.nn.Module, batches: Iterable[torch.Tensor], warmup: int = 2,
-                      repeats: int = 1) -> float:
-    """Mean seconds per batch of inference (spec §4.1.6): eval mode, no gradients.
+                      repeats: int = 1, threads: int | None = None) -> float:
+    """Seconds per batch of inference (spec §4.1.6): eval mode, no gradients; the median over
+    ``repeats`` passes over all ``batches`` of each pass's mean, with ``threads`` CPU threads.
 
     ``batches`` are input tensors (or ``(x, y)`` pairs), already on the model's device. The
-    first ``warmup`` forwards are not timed (lazy initialisation, cuDNN autotuning); then every
-    batch is run ``repeats`` times. CUDA work is synchronised around the timed region, because
-    kernels launch asynchronously. The model's training mode is restored afterwards.
+    first ``warmup`` forwards are not timed (lazy initialisation, cuDNN autotuning). The
+    median of several passes, at a fixed thread count, makes the figure a property of the
+    network rather than of whatever else the machine was doing during one pass. CUDA work is
+    synchronised around each timed pass, because kernels launch asynchronously. The model's
+    training mode is restored afterwards.
     """
     inputs = [b[0] if isinstance(b, (tuple, list)) else b for b in batches]
     if not inputs:
@@ -144,17 +164,18 @@ def latency_per_batch(model: torch.nn.Module, batches: Iterable[torch.Tensor], w
     device = inputs[0].device
     was_training = model.training
     model.eval()
+    passes = []
     try:
-        with torch.no_grad():
+        with torch.no_grad(), fixed_threads(threads):
             for i in range(warmup):
                 model(inputs[i % len(inputs)])
-            _synchronise(device)
-            start = time.perf_counter()
             for _ in range(repeats):
+                _synchronise(device)
+                start = time.perf_counter()
                 for x in inputs:
                     model(x)
-            _synchronise(device)
-            elapsed = time.perf_counter() - start
+                _synchronise(device)
+                passes.append((time.perf_counter() - start) / len(inputs))
     finally:
         model.train(was_training)
-    return elapsed / (repeats * len(inputs))
+    return statistics.median(passes)

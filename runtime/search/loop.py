@@ -59,6 +59,7 @@ from genolang.compiler.genotype.genotext import genotype_json, genotype_summary
 from genolang.runtime.search.latency import expected_latency
 from genolang.runtime.search.losses import Route, cream_objective, net_ce, objectives
 from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.bn_calibration import accuracy, calibration_batches, recalibrated_bn
 from genolang.runtime.search.netlink import (
     alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
 )
@@ -222,7 +223,7 @@ class CyclicLoop(ABC):
     def _setup_optimisers(self, arch: list[nn.Parameter], w_search: list[nn.Parameter], arch_lr: float) -> None:
         self.arch, self.w_search = arch, w_search
         self._check_disjoint(self.arch, self.w_search, self.arch_name, "search weights")
-        self._arch_lr = arch_lr
+        self._arch_lr = self._resolve_arch_lr(arch_lr)
         self._build_search_optimisers()
         self.pool = WeightPool()
         self.eval_net: nn.Module | None = None
@@ -284,6 +285,20 @@ class CyclicLoop(ABC):
     def _limit(self, n: int) -> int:
         cap = self.search_cfg.steps_per_epoch
         return n if cap is None else min(n, cap)
+
+    def _alpha_steps(self) -> int:
+        """How many architecture steps the whole search takes (the α lr rule's denominator)."""
+        batch = self.search_cfg.batch
+        steps = self._limit(min(len(epoch_batches(len(self.data.train_y), batch, 0)),
+                                len(epoch_batches(len(self.data.val_y), batch, 0))))
+        return max(steps * self.search_cfg.epochs, 1)
+
+    def _resolve_arch_lr(self, given: float | str) -> float:
+        """``search.alpha_lr``, with ``auto`` resolved: the dissertation's α travel spread over
+        this schedule's α steps (compiler/lower/experiment.py, docs/search-quality.md)."""
+        if given != "auto":
+            return float(given)
+        return self.search_cfg.alpha_travel / self._alpha_steps()
 
     def _set_lrs(self, search_epoch: int) -> tuple[float, float]:
         s = self.search_cfg
@@ -528,19 +543,29 @@ class CyclicLoop(ABC):
         span = max(self.search_cfg.epochs * a.regular_ratio, 1e-9)
         return max(a.regular_coeff * (1 - search_epoch / span), 0.0)
 
-    @torch.no_grad()
     def test_accuracy(self, net: nn.Module) -> float | None:
+        """``net``'s top-1 accuracy on the test set, in eval mode with BatchNorm statistics
+        recalibrated on a fixed subset of the training half (``search.test_bn =
+        recalibrate``, runtime/search/bn_calibration.py), or with the running statistics as they are
+        (``running``). The random generators are forked around it (a random op draws in eval
+        mode too), so nothing the search computes next depends on it."""
         if self.data.test_x is None or len(self.data.test_y) == 0:
             return None
-        was = net.training
-        net.eval()
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        b = max(self.search_cfg.batch, 256)
-        for i in range(0, len(self.data.test_y), b):
-            out = net(self.data.test_x[i:i + b])
-            correct += (out.logits.argmax(1) == self.data.test_y[i:i + b]).sum()
-        net.train(was)
-        return correct.item() / len(self.data.test_y)
+        s = self.search_cfg
+        b = max(s.batch, 256)
+        x, y = self.data.test_x, self.data.test_y
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if s.test_bn == "running":
+                was = net.training
+                net.eval()
+                try:
+                    return accuracy(net, x, y, b)
+                finally:
+                    net.train(was)
+            batches = calibration_batches(self.data.train_x, s.batch, s.bn_calibration_images)
+            with recalibrated_bn(net, batches):
+                return accuracy(net, x, y, b)
 
     # ------------------------------------------------------------------------------ loop
     def _regenerated(self) -> dict:
@@ -562,8 +587,9 @@ class CyclicLoop(ABC):
         route = a.route or a.name
         return (f"algorithm {a.name} (route {route}: ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split}); "
                 f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
-                f"kd={a.kd_reduction} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
-                f"reset_optimizers={a.reset_optimizers} augment={s.augment}")
+                f"kd={a.kd_reduction} kd_mask={a.kd_mask} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
+                f"reset_optimizers={a.reset_optimizers} augment={s.augment} "
+                f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}")
 
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
@@ -592,6 +618,8 @@ class CyclicLoop(ABC):
                     self.pool.store_from(self.eval_net)
                 if s.test_every and ((k + 1) % s.test_every == 0 or k + 1 == s.epochs):
                     record["acc_E_test"] = self.test_accuracy(self.eval_net)
+                    if s.test_search_net:
+                        record["acc_S_test"] = self.test_accuracy(self.search_net)
                 extra, genotype = self._epoch_result(k)
                 record.update(extra)
             self.next_epoch = epoch + 1
@@ -689,7 +717,7 @@ class CyclicSearch(CyclicLoop):
         """The relaxed weights (softmax(α), scaled by softmax(β) where edges are weighted) of
         every cell node, with the predecessor and op names that index them: enough to draw α
         heat maps and trajectories from metrics.jsonl alone."""
-        from genolang.compiler.build.ops import candidate_ops
+        from genolang.compiler.lower.edges import candidate_ops
 
         weights = self.search_net.relaxed_weights()
         return {key: {node: {"from": list(cell.predecessors(node)),

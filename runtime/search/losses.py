@@ -18,15 +18,18 @@ __all__ = ["kd_loss", "Objectives", "Route", "objectives", "alpha_objective", "n
 
 
 def kd_loss(student: Tensor, teacher: Tensor, T: float = 2.0,
-            reduction: Literal["mean", "batchmean"] = "mean") -> Tensor:
+            reduction: Literal["mean", "batchmean"] = "mean", keep: Tensor | None = None) -> Tensor:
     """Distillation of ``teacher`` logits into ``student`` logits at temperature ``T``.
 
     ``mean`` averages over every element (CDARTS code, ÷ n_classes relative to eq 3.7);
-    ``batchmean`` averages over samples (eq 3.7).
+    ``batchmean`` averages over samples (eq 3.7). ``keep`` (one 0/1 per sample) drops the
+    other samples' terms from the sum, the divisor unchanged.
     """
     log_q = F.log_softmax(student / T, dim=-1)
     log_p = F.log_softmax(teacher / T, dim=-1)
     pointwise = log_p.exp() * (log_p - log_q)
+    if keep is not None:
+        pointwise = pointwise * keep.unsqueeze(-1)
     divisor = pointwise.numel() if reduction == "mean" else pointwise.shape[0]
     return pointwise.sum() * (T * T / divisor)
 
@@ -42,15 +45,23 @@ class Route:
     lam: float = 1.0
     reduction: Literal["mean", "batchmean"] = "mean"
     head_ce: float = 0.0               # weight of CE on each distill head in w_S's and w_E's objectives
+    # which samples the teacher teaches (S's objectives): all, or only those whose label it
+    # predicts (docs/search-quality.md: a teacher that is wrong teaches its error)
+    kd_mask: Literal["none", "teacher_correct"] = "none"
 
     @classmethod
     def from_config(cls, algorithm) -> "Route":
         return cls(ws_kd=algorithm.ws_kd, we_kd=algorithm.we_kd, we_split=algorithm.we_split,
                    T=algorithm.T, lam=algorithm.lam, reduction=algorithm.kd_reduction,
-                   head_ce=algorithm.head_ce)
+                   head_ce=algorithm.head_ce, kd_mask=algorithm.kd_mask)
 
-    def kd(self, student: Tensor, teacher: Tensor) -> Tensor:
-        return self.lam * kd_loss(student, teacher, self.T, self.reduction)
+    def kd(self, student: Tensor, teacher: Tensor, y: Tensor | None = None) -> Tensor:
+        """λ·KD of ``teacher`` into ``student``; with ``kd_mask = teacher_correct`` and the
+        labels ``y``, only over the samples whose label the (detached) teacher predicts."""
+        keep = None
+        if self.kd_mask == "teacher_correct" and y is not None:
+            keep = (teacher.detach().argmax(-1) == y).to(student.dtype)
+        return self.lam * kd_loss(student, teacher, self.T, self.reduction, keep)
 
 
 @dataclass
@@ -84,7 +95,7 @@ def cream_objective(route: Route, s_val, e_val, y_val: Tensor) -> Tensor:
 
 def alpha_objective(route: Route, s_val, e_val, y_val: Tensor) -> Tensor:
     """eq 3.9: ``CE_S(val) + λ·KD(val)``, the teacher detached (A3)."""
-    return F.cross_entropy(s_val.logits, y_val) + route.kd(s_val.ensemble, e_val.ensemble.detach())
+    return F.cross_entropy(s_val.logits, y_val) + route.kd(s_val.ensemble, e_val.ensemble.detach(), y_val)
 
 
 def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = None,
@@ -101,7 +112,7 @@ def objectives(route: Route, *, s_val=None, e_val=None, y_val: Tensor | None = N
     if s_train is not None:
         loss = net_ce(route, s_train, y_train)
         if route.ws_kd:
-            loss = loss + route.kd(s_train.ensemble, e_train.ensemble.detach())
+            loss = loss + route.kd(s_train.ensemble, e_train.ensemble.detach(), y_train)
         out.w_search = loss
     s_e, e_e, y_e = (s_val, e_val, y_val) if route.we_split == "val" else (s_train, e_train, y_train)
     if e_e is not None:

@@ -110,7 +110,7 @@ def test_latency_is_timed_on_the_whole_test_set_by_default(cap, timed, monkeypat
     import genolang.runtime.retrain.loop as retrain
 
     seen = []
-    monkeypatch.setattr(retrain, "latency_per_batch", lambda net, batches, warmup: seen.append(len(batches)) or 0.1)
+    monkeypatch.setattr(retrain, "latency_per_batch", lambda net, batches, warmup, repeats, threads: seen.append(len(batches)) or 0.1)
     trainer = Retrainer(config(epochs=1, latency_batches=cap), template=template(), genotype=irfix.darts_v2(),
                         dataset=dataset(test=40))
     assert trainer.measure_latency() == (None if timed == 0 else 0.1)
