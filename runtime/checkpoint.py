@@ -20,6 +20,7 @@ import io
 import os
 import pickle
 import random
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -109,15 +110,19 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """The state saved by :func:`save_atomic`; a :class:`CheckpointError` naming ``path`` if
     the file is missing, empty, truncated, altered, unsafe or not a genolang checkpoint."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
+    try:    # never through a link, never a FIFO or a device: a run directory may come from anyone
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise CheckpointError(f"{path}: no checkpoint there ({exc.strerror or exc})") from None
-    if not path.is_file():
-        raise CheckpointError(f"{path}: is not a checkpoint file")
-    if size == 0:
-        raise CheckpointError(f"{path}: the checkpoint is empty (0 bytes)", hint=_DAMAGED_HINT)
-    envelope = _safe_load(str(path), "cpu", path, "the checkpoint")
+        what = "is a symlink; not read" if os.path.islink(path) else f"no checkpoint there ({exc.strerror or exc})"
+        raise CheckpointError(f"{path}: {what}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path}: is not a checkpoint file")
+        if info.st_size == 0:
+            raise CheckpointError(f"{path}: the checkpoint is empty (0 bytes)", hint=_DAMAGED_HINT)
+        os.set_blocking(fd, True)
+        envelope = _safe_load(handle, "cpu", path, "the checkpoint")
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a genolang checkpoint of a supported format ({FORMAT})",
                               hint="checkpoints of older genolang versions cannot be resumed; start the run again")

@@ -32,6 +32,22 @@ MAX_RESOLUTION = 2048               # height and width of the input image
 MAX_CLASSES = 1_000_000
 MAX_MACRO_DEPTH = 256
 
+# ---------------------------------------------------------------- runs
+# Bounds of an experiment's numeric settings (checked by compiler/experiment.py), so that a
+# spec, a --set or a checkpoint cannot ask for a run that never ends.
+MAX_EPOCHS = 100_000                # search, pretrain, warm-up, retraining and macro epochs
+MAX_BATCH = 1 << 20                 # a batch size
+MAX_DATA_SIZE = 1 << 31             # examples drawn from a data set
+MAX_WORKERS = 1024                  # data-loader workers, tournament games at once
+
+# ---------------------------------------------------------------- received directories
+# What genolang reads from a run or study directory (which may come from anyone): larger
+# files, and anything that is not a plain file, are refused before reading.
+MAX_JSON_BYTES = 64 * 2**20         # config.json, run.json, item.json, manifest.json
+MAX_LOG_BYTES = 1 * 2**30           # metrics.jsonl, genotypes.jsonl
+MAX_NAME_BYTES = 200                # a run name, a study item's id
+MAX_STUDY_ITEMS = 10_000            # work items of one study manifest
+
 # ---------------------------------------------------------------- memory
 # A network whose parameters and activations (estimated before anything is allocated) need
 # more than this, or more than the memory the machine has free, is refused by `geno compile`.

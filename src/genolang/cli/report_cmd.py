@@ -24,6 +24,7 @@ def report(
     frequencies; E's test accuracy per search epoch with a 95 % band; α heat maps and
     trajectories. Needs matplotlib (pip install 'genolang[report]')."""
     from genolang.runtime.report import write_report
+    from genolang.safe_files import inside
 
-    page = write_report(list(dirs), out or dirs[0] / "report", title=title)
+    page = write_report(list(dirs), out or inside(dirs[0], "report"), title=title)
     typer.echo(str(page))
