@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from genolang.compiler.experiment import ExperimentConfig
 from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
+from genolang.runtime.memory_check import check_run_memory
 
 __all__ = ["SearchInterrupted", "pick_experiment", "apply_overrides", "load_data", "search_data", "templates_of",
            "cells_of", "check_step_settings", "start_search", "resume_search", "retrain_genotype"]
@@ -145,6 +146,7 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
         config = config.with_overrides(name=name)
     check_run_name(config.name)
     check_step_settings(config)
+    check_run_memory(program, config, "search")       # before a run directory or any tensor exists
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
 
@@ -192,6 +194,7 @@ def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapp
     config = apply_overrides(rd.load_config(), overrides, labels)
     check_step_settings(config)
     program = _program_load(rd.path / "spec.geno")
+    check_run_memory(program, config, "search")
     return _search(program, config, rd.path, None, resume=True, progress=progress, force=force, engine=engine)
 
 
@@ -259,6 +262,7 @@ def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, o
             raise ConfigError("resuming a retraining needs its run directory")
         RunDir.existing(run_dir, needs=("config.json",), what="retraining")
     template = retrain_template(program, config, genotype)
+    check_run_memory(program, config, "retrain", genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
         run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")

@@ -355,6 +355,9 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",
                                 spec_macro.span)
+    from genolang.runtime.memory_check import check_run_memory
+
+    check_run_memory(program, config, "macro", template)
     data = search_data(load_data(config), config)
     run_dir = new_run_dir(out, f"{config.name}-{spec_macro.name}")
     return _interruptible(run_dir, lambda: run_macro_search(

@@ -38,7 +38,10 @@ MAX_MACRO_DEPTH = 256
 MAX_EPOCHS = 100_000                # search, pretrain, warm-up, retraining and macro epochs
 MAX_BATCH = 1 << 20                 # a batch size
 MAX_DATA_SIZE = 1 << 31             # examples drawn from a data set
-MAX_WORKERS = 1024                  # data-loader workers, tournament games at once
+MAX_STEPS = 10_000_000              # steps_per_epoch, latency batches
+MAX_THREADS = 4096                  # CPU threads of one run
+MAX_TIERS = 64                      # tiers of a tournament
+MAX_POOL_OPS = 1024                 # candidate ops of a tournament's pool
 
 # ---------------------------------------------------------------- received directories
 # What genolang reads from a run or study directory (which may come from anyone): larger
@@ -70,6 +73,60 @@ def network_memory_budget() -> int:
     if available is not None:
         budget = min(budget, available)
     return budget
+
+
+# Environment variable that caps the memory a search or retraining may plan for (bytes), e.g.
+# for tests; the smaller of it and what the machine allows is used.
+PROCESS_BYTES_ENV = "GENOLANG_MAX_PROCESS_BYTES"
+
+
+def process_memory_budget() -> tuple[int, str]:
+    """(bytes, where the figure comes from) this process may still allocate: the smallest of
+    MemAvailable, the address-space rlimit (``ulimit -v``) less what is mapped already, the
+    cgroup's ``memory.max`` less its ``memory.current``, and :data:`PROCESS_BYTES_ENV`."""
+    found: list[tuple[int, str]] = []
+    available = _available_memory()
+    if available is not None:
+        found.append((available, "MemAvailable"))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            found.append((max(0, soft - _mapped_bytes()), f"ulimit -v {soft // 1024} less what is mapped"))
+    except (ImportError, OSError, ValueError):
+        pass
+    cgroup = _cgroup_left()
+    if cgroup is not None:
+        found.append((cgroup, "cgroup memory.max less memory.current"))
+    override = os.environ.get(PROCESS_BYTES_ENV)
+    if override and override.isdigit():
+        found.append((int(override), PROCESS_BYTES_ENV))
+    return min(found) if found else (MAX_NETWORK_BYTES, "docs/limits.md")
+
+
+def _mapped_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cgroup_left(root: str = "/sys/fs/cgroup") -> int | None:
+    try:
+        with open(f"{root}/memory.max", encoding="ascii") as handle:
+            limit = handle.read().strip()
+        if limit == "max":
+            return None
+        with open(f"{root}/memory.current", encoding="ascii") as handle:
+            current = int(handle.read().strip())
+        return max(0, int(limit) - current)
+    except (OSError, ValueError):
+        return None
 
 
 def _available_memory() -> int | None:
