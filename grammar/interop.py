@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from genolang.errors import Span, SpecSyntaxError, UserError, did_you_mean, remember_source
+from genolang.limits import MAX_FILE_BYTES, MAX_NODES
 
 from . import syntax as S
 from .parser import GRAMMAR
@@ -168,6 +169,10 @@ def _build(name: str, space: str, fmt: str, source: str | None, cells: list[_Cel
         entries.append(S.Setting(key="source", value=S.Str(source)))
     body.append(S.Provenance(entries=tuple(entries)))
     for cell in cells:
+        bad = [op for _, edges in cell.nodes for op, _ in edges if not _NAME.match(op) or op in keywords()]
+        if bad:     # every label is written into spec text: never anything but a name
+            raise UserError(f"`{bad[0][:60]}` is not an operation name",
+                            hint="operation names use letters, digits and `_`")
         stmts: list[S.Stmt] = [S.Inputs(names=cell.inputs)]
         if cell.reduction:
             stmts.append(S.Reduction())
@@ -311,6 +316,9 @@ def _edge(py: _Py, node: ast.AST) -> tuple[str, int, ast.AST]:
     if not _is_pair(node):
         raise py.error(f"expected an edge `('op_name', source_index)`, found {_describe(node)}", node)
     op, src = node.elts
+    if not _NAME.match(darts_label(op.value)) or darts_label(op.value) in keywords():
+        raise py.error(f"{op.value[:60]!r} is not an operation name", op,
+                       "operation names use letters, digits and `_` (they are written into spec text)")
     return op.value, _int(py, src, "a source index"), src
 
 
@@ -346,6 +354,9 @@ def _concat(py: _Py, node: ast.AST) -> tuple[list[int], ast.AST]:
             raise py.error("expected `range(start, stop)`", node)
         bounds = [_int(py, a, "a range bound") for a in node.args]
         start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
+        if stop - start > MAX_NODES + 2:     # checked before the range is made into a list
+            raise py.error(f"`range({start}, {stop})` names {stop - start} states; a cell has at most "
+                           f"{MAX_NODES + 2}", node)
         return list(range(start, stop)), node
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_int(py, e, "a node index") for e in node.elts], node
@@ -362,6 +373,9 @@ def _darts_cells(py: _Py, fields: dict[str, ast.expr]) -> tuple[list[_Cell], boo
         if cell_name not in fields:
             continue
         node_edges, nested = _edge_lists(py, fields[cell_name], cell_name)
+        if len(node_edges) > MAX_NODES:
+            raise py.error(f"`{cell_name}` has {len(node_edges)} nodes; a cell has at most {MAX_NODES}",
+                           fields[cell_name])
         nested_any |= nested
         cell = _Cell(cell_name, ("c0", "c1"), reduction=cell_name == "reduce")
         for i, edges in enumerate(node_edges):
@@ -441,7 +455,7 @@ def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None 
         return _build(name, space, "cdarts", source, parsed[0])
     cells = []
     for stage, stage_cells in zip(stages, parsed):
-        label = f"stage{int(stage) + 1}" if stage.isdigit() else _sanitize(stage)
+        label = f"stage{int(stage) + 1}" if stage.isdigit() and len(stage) < 10 else _sanitize(stage)[:60]
         for c in stage_cells:
             c.name = f"{label}.{c.name}"
             cells.append(c)
@@ -510,7 +524,15 @@ def parse_nb201(text: str, *, name: str | None = None, source: str | None = None
 
 
 def import_genotype(fmt: str, text: str, **options) -> S.GenotypeDef:
-    """Dispatch on the format name: ``darts`` (flat or nested, or a CDARTS JSON), ``cdarts``, ``nb201``."""
+    """Dispatch on the format name: ``darts`` (flat or nested, or a CDARTS JSON), ``cdarts``, ``nb201``.
+    Imported text is data from anyone: its size, its ranges and its names are bounded and
+    checked before anything is built from it or printed into spec text."""
+    if len(text) > MAX_FILE_BYTES:
+        raise UserError(f"the {fmt} genotype text is {len(text):,} characters; at most {MAX_FILE_BYTES:,} are read")
+    return _import_genotype(fmt, text, **options)
+
+
+def _import_genotype(fmt: str, text: str, **options) -> S.GenotypeDef:
     if fmt in ("darts", "cdarts"):
         options.pop("drop_none", None)
         return parse_darts(text, **options)
