@@ -18,6 +18,7 @@ MAX_INT_DIGITS = 100                # digits of an integer literal
 MAX_REPORTED_ERRORS = 50            # errors printed for one file (the count says how many there were)
 
 # ---------------------------------------------------------------- definitions
+MAX_USE_DEPTH = 64                  # files in one chain of `use` (a uses b uses c ...)
 MAX_REFERENCE_DEPTH = 32            # chains of ops calling ops, spaces built from spaces,
                                     # `cell ... like` chains
 MAX_STRING_CHARS = 10_000           # a string value, after `"a" * n`

@@ -102,3 +102,10 @@ def test_a_use_link_to_a_file_that_is_not_geno_is_refused_inside_the_project(tmp
     out = run_capped("check", str(main), seconds=10)
     _refused(out, "x.geno", "not a .geno file")
     assert "sentinel-7f3a" not in out.stdout + out.stderr
+
+
+def test_a_long_chain_of_use_is_a_located_error_not_a_recursion_error(tmp_path):
+    for i in range(600):
+        (tmp_path / f"f{i}.geno").write_text(f'use "f{i + 1}.geno"\n' if i < 599 else "space s { skip = identity }\n")
+    out = run_capped("check", str(tmp_path / "f0.geno"), seconds=30)
+    _refused(out, "`use` chain deeper than 64 files")
