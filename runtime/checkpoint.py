@@ -20,6 +20,7 @@ import io
 import os
 import pickle
 import random
+import signal
 import stat
 import tempfile
 import warnings
@@ -62,6 +63,9 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     envelope = _envelope(obj)
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
+    # Ctrl-C inside torch.save surfaces as a RuntimeError from its C++ writer (exit 1, not 130):
+    # SIGINT waits until the write is done, then interrupts as usual.
+    deferred = _DeferSigint()
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(envelope, handle)
@@ -72,6 +76,8 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        deferred.restore()
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -81,6 +87,31 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     except OSError:
         pass
     return path
+
+
+class _DeferSigint:
+    """Until :meth:`restore`, SIGINT is noted instead of raised (main thread only; elsewhere
+    Python delivers no signals anyway); restore raises the KeyboardInterrupt it held back."""
+
+    def __init__(self):
+        self.hit = False
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        except ValueError:                 # not the main thread
+            self.previous = None
+
+    def _note(self, signum, frame) -> None:
+        self.hit = True
+
+    def restore(self) -> None:
+        if self.previous is None:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        if self.hit and self.previous not in (signal.SIG_IGN, None):
+            if callable(self.previous):
+                self.previous(signal.SIGINT, None)
+            else:
+                raise KeyboardInterrupt
 
 
 def _safe_load(source, map_location, path: Path, what: str):
