@@ -35,7 +35,7 @@ def _refused(out, *words: str) -> None:
 
 
 def test_a_search_that_cannot_fit_is_refused_before_it_allocates(tmp_path, monkeypatch):
-    """The quick start with `channels 512` (within the 4,096 limit): about 45 GiB for the
+    """The quick start with `channels 512` (within the 4,096 limit): about 53 GiB for the
     supernet, E and the data; refused with the figure and what to lower, not run out of memory."""
     monkeypatch.setenv("GENOLANG_MAX_PROCESS_BYTES", str(16 * 2**30))
     spec = _spec(tmp_path, "channels 8", "channels 512")
