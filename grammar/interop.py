@@ -169,7 +169,7 @@ def _build(name: str, space: str, fmt: str, source: str | None, cells: list[_Cel
         entries.append(S.Setting(key="source", value=S.Str(source)))
     body.append(S.Provenance(entries=tuple(entries)))
     for cell in cells:
-        bad = [op for _, edges in cell.nodes for op, _ in edges if not _NAME.match(op) or op in keywords()]
+        bad = [op for _, edges in cell.nodes for op, _ in edges if not _NAME.match(op)]
         if bad:     # every label is written into spec text: never anything but a name
             raise UserError(f"`{bad[0][:60]}` is not an operation name",
                             hint="operation names use letters, digits and `_`")
@@ -316,7 +316,7 @@ def _edge(py: _Py, node: ast.AST) -> tuple[str, int, ast.AST]:
     if not _is_pair(node):
         raise py.error(f"expected an edge `('op_name', source_index)`, found {_describe(node)}", node)
     op, src = node.elts
-    if not _NAME.match(darts_label(op.value)) or darts_label(op.value) in keywords():
+    if not _NAME.match(darts_label(op.value)):
         raise py.error(f"{op.value[:60]!r} is not an operation name", op,
                        "operation names use letters, digits and `_` (they are written into spec text)")
     return op.value, _int(py, src, "a source index"), src

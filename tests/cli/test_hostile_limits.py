@@ -83,7 +83,7 @@ def test_import_bounds_a_range_before_making_it(tmp_path):
     assert out.peak_growth < 256 * 2**20
 
 
-@pytest.mark.parametrize("name", ["sep_conv_3x3\nuse \"secret.geno\"", "op x = identity", "a b", "space", "x;y"])
+@pytest.mark.parametrize("name", ["sep_conv_3x3\nuse \"secret.geno\"", "op x = identity", "a b", "x;y", "x}"])
 def test_import_never_prints_a_name_that_is_not_one(tmp_path, name):
     text = f"Genotype(normal=[({name!r}, 0), ('skip_connect', 1)], normal_concat=[2])"
     out = run_capped("import", "darts", text, "--out", str(tmp_path / "g.geno"), seconds=10)
