@@ -388,7 +388,8 @@ class RunDir:
             raise RunDirError(f"{path}: no such run directory" if not path.exists() else f"{path}: not a directory",
                               hint=f"give the directory of a {what} run (the one its output named)")
         for name in ("spec.geno", "config.json", "run.json", RunDir.CHECKPOINT, "metrics.jsonl", "genotypes.jsonl",
-                     "genotype.geno", "genotype.json", "genotypes.geno", "genotypes", ".lock", "item.json", "tb"):
+                     "genotype.geno", "genotype.json", "genotypes.geno", "genotypes", ".lock", "item.json", "tb",
+                     "macro_run.json", "macro.json", "tournament.json"):
             sf.inside(path, name)           # a symlink among them is refused before anything is read
         missing = [name for name in needs if not sf.is_regular(path / name)]
         if missing:
