@@ -3,7 +3,7 @@
 For the quick-start spec (digits) at several widths, one fresh process per width runs a
 short search (pre-training off, 2 steps of one search epoch, batch 64, CPU) and reports the
 growth of its peak resident size over what it held once torch and the spec were loaded, next
-to :func:`genolang.runtime.memory_check.run_memory` (the figure `geno search` refuses by).
+to :func:`genolang.runtime.jobs.memory_check.run_memory` (the figure `geno search` refuses by).
 
     python bench/bench_memory.py [--channels 8 16 32]
 
@@ -26,16 +26,18 @@ CHILD = r"""
 import json, resource, sys
 from pathlib import Path
 import torch
-from genolang.compiler.lower import load
-from genolang.runtime.driver import pick_experiment, start_search
-from genolang.runtime.memory_check import run_memory
+from genolang.compiler.lower.program import load
+from genolang.runtime.jobs.driver import cells_of, pick_experiment, start_search, templates_of
+from genolang.runtime.jobs.memory_check import run_memory
 
 spec = Path(sys.argv[1])
 overrides = {"search.epochs": 1, "search.pretrain_epochs": 0, "search.warmup_epochs": 0,
              "search.steps_per_epoch": 2, "search.test_every": 0, "device": "cpu", "threads": 1}
 program = load(spec)
 config = pick_experiment(program, None)[1].with_overrides(**overrides)
-estimate, parts = run_memory(program, config, "search")
+search_t, eval_t, _ = templates_of(program, config)
+estimate, parts = run_memory(config, "search", search_t, cells=cells_of(program, search_t, config),
+                             evaluation=eval_t)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 start_search(spec, out=sys.argv[2], overrides=overrides, progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

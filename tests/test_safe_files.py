@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from genolang import safe_files as sf
+from genolang.base import safe_files as sf
+from genolang.base import safe_locks
 
 
 def test_paths_that_climb_out_or_pass_a_link_are_refused(tmp_path):
@@ -65,7 +66,7 @@ def test_only_directories_genolang_created_are_deleted(tmp_path):
 
 
 def test_a_held_lock_names_its_holder(tmp_path):
-    with sf.take_lock(tmp_path / ".lock"):
-        with pytest.raises(sf.LockHeld) as held:
-            sf.take_lock(tmp_path / ".lock")
+    with safe_locks.take_lock(tmp_path / ".lock"):
+        with pytest.raises(safe_locks.LockHeld) as held:
+            safe_locks.take_lock(tmp_path / ".lock")
     assert held.value.pid == os.getpid()

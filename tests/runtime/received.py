@@ -50,8 +50,8 @@ class Sentinel:
 
 def make_study(root: Path) -> Path:
     """A finished study: search_s0, retrain_s0, retrain_random_0 (the retraining of a random genotype)."""
-    from genolang.runtime.engine import engine_for
-    from genolang.runtime.study import create_study, run_study
+    from genolang.runtime.jobs.engines import engine_for
+    from genolang.runtime.jobs.study import create_study, run_study
 
     spec = root / "tiny.geno"
     spec.write_text(tiny.STUDY_SPEC)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import UserError
-from genolang.runtime.checkpoint import (
+from genolang.base.errors import UserError
+from genolang.runtime.runs.checkpoint import (
     CheckpointError, load_checkpoint, remove_orphans, rng_state, save_atomic, set_rng_state,
 )
 
@@ -139,7 +139,7 @@ def test_ctrl_c_inside_the_write_interrupts_after_it_not_as_a_runtime_error(tmp_
     import os
     import signal
 
-    from genolang.runtime import checkpoint as ck
+    from genolang.runtime.runs import checkpoint as ck
 
     real_save = torch.save
 

@@ -185,7 +185,7 @@ def test_a_resume_whose_checkpoint_is_gone_refuses_instead_of_appending(runs):
 
 
 def test_a_checksummed_checkpoint_with_an_impossible_epoch_is_refused(runs):
-    from genolang.runtime.checkpoint import load_checkpoint, save_atomic
+    from genolang.runtime.runs.checkpoint import load_checkpoint, save_atomic
 
     search, retrain, _ = runs
     for run in (search, retrain):

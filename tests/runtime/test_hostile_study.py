@@ -195,7 +195,7 @@ def test_a_torn_manifest_is_a_located_error(case, name):
 
 
 def test_a_second_repeat_of_a_live_study_is_refused_naming_the_holder(case):
-    from genolang.safe_files import take_lock
+    from genolang.base.safe_locks import take_lock
 
     study, _ = case
     with take_lock(study / ".lock"):               # a first `geno repeat` of this study, running

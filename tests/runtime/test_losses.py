@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.experiment import ROUTES, ExperimentConfig  # noqa: E402
-from genolang.runtime.losses import Route, kd_loss, objectives  # noqa: E402
-from genolang.runtime.netlink import build_eval_net, build_search_net  # noqa: E402
+from genolang.compiler.lower.experiment import ROUTES, ExperimentConfig
+from genolang.runtime.search.losses import Route, kd_loss, objectives
+from genolang.runtime.search.netlink import build_eval_net, build_search_net
 
 
 def test_kd_matches_kl_div_definitions():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import fbeta_score, roc_auc_score
 
-from genolang.runtime.metrics import (AverageMeter, accuracy, binary_accuracy, fbeta, latency_per_batch,
+from genolang.runtime.runs.metrics import (AverageMeter, accuracy, binary_accuracy, fbeta, latency_per_batch,
                                       max_fbeta, positive_scores, precision_recall_at, roc_auc)
 
 

@@ -9,7 +9,7 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli.search import THREADS_HELP
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 
 @app.command("macro-search")
@@ -48,15 +48,15 @@ def macro_search(
 
     labels: dict[str, str] = {}
     thread_count = use_threads(threads, labels)
-    from genolang.runtime.driver import SearchInterrupted
-    from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
+    from genolang.runtime.jobs.driver import SearchInterrupted
+    from genolang.runtime.jobs.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
     check_device(device)
     overrides = {**thread_count, **common_overrides(seed, device, False, limit, sets, labels)}
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})
-    from genolang.limits import MAX_EPOCHS
+    from genolang.base.limits import MAX_EPOCHS
 
     if warmup_epochs is not None and not 0 <= warmup_epochs <= MAX_EPOCHS:
         raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be in 0 .. {MAX_EPOCHS}")
@@ -80,7 +80,7 @@ def macro_search(
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if not main_rank():
         return
-    from genolang.compiler.derive_macro import macro_summary
+    from genolang.compiler.genotype.derive_macro import macro_summary
 
     if quiet or not result.history:   # else the progress of the last epoch has just shown it
         typer.echo(macro_summary(result.choice))
