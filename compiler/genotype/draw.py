@@ -23,7 +23,10 @@ OUTPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor=palegoldenrod'
 
 
 def _q(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT quoted string: names may come from a received file, so quotes, backslashes and
+    line breaks cannot end the string or add statements."""
+    text = "".join(c if c.isprintable() else " " for c in str(text))
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def alpha_colour(weight: float) -> str:
@@ -43,9 +46,10 @@ def _alpha_of(alpha: Mapping | None, node: str, src: str, op: str) -> float | No
         return None
     entry = alpha[node]
     try:
-        return float(entry["softmax"][entry["from"].index(src)][entry["ops"].index(op)])
-    except (ValueError, IndexError, KeyError):
+        weight = float(entry["softmax"][entry["from"].index(src)][entry["ops"].index(op)])
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError):
         return None
+    return min(1.0, max(0.0, weight)) if weight == weight else None
 
 
 def _cell_body(shape: CellShape, prefix: str, alpha: Mapping | None, indent: str = "  ") -> list[str]:

@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from genolang.base.limits import (MAX_BATCH, MAX_DATA_SIZE, MAX_EPOCHS, MAX_POOL_OPS, MAX_RESOLUTION, MAX_STEPS,
+                             MAX_THREADS, MAX_TIERS)
+
 __all__ = [
     "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
     "TournamentConfig", "ExperimentConfig", "ROUTES", "LATENCY_TABLE", "NAME_DEFAULTS", "AUGMENTED_KINDS",
@@ -44,9 +47,9 @@ class DataConfig(_Frozen):
 
     kind: str = "cifar10"
     path: str | None = None
-    size: int | None = Field(default=None, ge=1)
-    limit: int | None = Field(default=None, ge=2)
-    test_limit: int | None = Field(default=None, ge=1)
+    size: int | None = Field(default=None, ge=1, le=MAX_RESOLUTION)
+    limit: int | None = Field(default=None, ge=2, le=MAX_DATA_SIZE)
+    test_limit: int | None = Field(default=None, ge=1, le=MAX_DATA_SIZE)
     split_order: Literal["index", "shuffled"] = "index"
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -81,11 +84,11 @@ ALPHA_TRAVEL = 3e-4 * 30 * math.ceil(25_000 / 64)
 class SearchConfig(_Frozen):
     """Schedule and optimisers of the search phase (Algorithm 1, §4.1.3)."""
 
-    epochs: int = Field(default=30, ge=0)
-    pretrain_epochs: int = Field(default=2, ge=0)
-    warmup_epochs: int = Field(default=1, ge=0)
-    batch: int = Field(default=64, ge=1)
-    steps_per_epoch: int | None = Field(default=None, ge=1)   # cap, for quick runs
+    epochs: int = Field(default=30, ge=0, le=MAX_EPOCHS)
+    pretrain_epochs: int = Field(default=2, ge=0, le=MAX_EPOCHS)
+    warmup_epochs: int = Field(default=1, ge=0, le=MAX_EPOCHS)
+    batch: int = Field(default=64, ge=1, le=MAX_BATCH)
+    steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)   # cap, for quick runs
     w_lr: float = Field(default=0.08, gt=0)
     w_momentum: float = Field(default=0.9, ge=0)
     w_wd: float = Field(default=3e-4, ge=0)
@@ -105,17 +108,17 @@ class SearchConfig(_Frozen):
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     eta_min: float = Field(default=1e-3, ge=0)
     eval_affine: bool = False      # BN affine in the search-phase evaluation network (Cream)
-    test_every: int = Field(default=1, ge=0)   # epochs between E test evaluations; 0 = never
+    test_every: int = Field(default=1, ge=0, le=MAX_EPOCHS)   # epochs between E test evaluations; 0 = never
     # BatchNorm statistics of a search-phase test: `recalibrate` recomputes them on the first
     # `bn_calibration_images` training images first (E is young; its running statistics lag
     # its weights, docs/search-quality.md); `running` tests with the running statistics as they are
     test_bn: Literal["recalibrate", "running"] = "recalibrate"
-    bn_calibration_images: int = Field(default=1024, ge=1)
+    bn_calibration_images: int = Field(default=1024, ge=1, le=1_000_000)
     test_search_net: bool = True   # also test S (the supernet, α-weighted): acc_S_test
     # Crop (zero padding of `crop_padding` pixels) and flip both halves during the search, as
     # Cream and DARTS do; None: on for natural-image data (AUGMENTED_KINDS), off otherwise.
     augment: bool | None = None
-    crop_padding: int = Field(default=4, ge=0)
+    crop_padding: int = Field(default=4, ge=0, le=MAX_RESOLUTION)
     # Accelerator options (docs/gpu.md). `cuda_graphs`: capture the whole cyclic step once per
     # search epoch and replay it (CUDA only: refused on other devices); `autocast`: bf16
     # mixed precision of the forward passes (CUDA and CPU; α and the weights stay float32).
@@ -236,15 +239,15 @@ class AlgorithmConfig(_Frozen):
 class RetrainConfig(_Frozen):
     """Retraining of the discrete network (§1.6, dissertation column)."""
 
-    epochs: int = Field(default=600, ge=0)
-    batch: int = Field(default=128, ge=1)
-    steps_per_epoch: int | None = Field(default=None, ge=1)
+    epochs: int = Field(default=600, ge=0, le=MAX_EPOCHS)
+    batch: int = Field(default=128, ge=1, le=MAX_BATCH)
+    steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
     lr: float = Field(default=0.025, gt=0)
     momentum: float = Field(default=0.9, ge=0)
     wd: float = Field(default=5e-4, ge=0)
     eta_min: float = Field(default=0.0, ge=0)
-    cutout: int = Field(default=16, ge=0)
-    crop_padding: int = Field(default=4, ge=0)
+    cutout: int = Field(default=16, ge=0, le=MAX_RESOLUTION)
+    crop_padding: int = Field(default=4, ge=0, le=MAX_RESOLUTION)
     flip: bool = True
     drop_path: float = Field(default=0.3, ge=0, lt=1)
     aux_weight: float = Field(default=0.4, ge=0)
@@ -253,20 +256,20 @@ class RetrainConfig(_Frozen):
     affine: bool = True
     size_override: bool = False     # A26: Cream/NNI set wd and drop path from the parameter count
     # batches timed for the s/batch figure; None: the whole test set (§4.1.6)
-    latency_batches: int | None = Field(default=None, ge=0)
+    latency_batches: int | None = Field(default=None, ge=0, le=MAX_STEPS)
     # how the figure is taken: the median of `latency_repeats` warm passes at a fixed
     # `latency_threads` (recorded with it), so that it is a property of the genotype; beside it
-    # the run records the static multiply-adds of the cost model, the proxy a study on a
-    # shared machine can rank by instead (`geno report --latency static`)
-    latency_repeats: int = Field(default=5, ge=1)
-    latency_threads: int = Field(default=1, ge=1)
+    # the run records the static multiply-adds of the cost model (`mult_adds`), the proxy a
+    # study on a shared machine can rank by instead
+    latency_repeats: int = Field(default=5, ge=1, le=1000)
+    latency_threads: int = Field(default=1, ge=1, le=1024)
 
 
 class TournamentConfig(_Frozen):
     """Algorithm 2 over a dynamic op pool (§4.5)."""
 
-    tiers: int = Field(default=3, ge=1)
-    o_max: int = Field(default=8, ge=1)
+    tiers: int = Field(default=3, ge=1, le=MAX_TIERS)
+    o_max: int = Field(default=8, ge=1, le=MAX_POOL_OPS)
     # A14: one candidate list per (cell type, node), or per cell type. Per edge is not
     # supported: the IR holds candidates per node, so it is rejected when the spec is checked.
     granularity: Literal["node", "cell"] = "node"
@@ -289,13 +292,15 @@ class ExperimentConfig(_Frozen):
     retrain: RetrainConfig = RetrainConfig()
     tournament: TournamentConfig | None = None
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
-    device: str = "auto"            # "auto" | "cpu" | "cuda" | "cuda:1" ...
+    # "auto" | "cpu" | "cuda" | "cuda:1" | "mps": a device genolang runs on ("meta" and the
+    # like are refused when the spec is checked, not by a torch traceback in the search)
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:[0-9]{1,3})?)$")
     # None: channels-last on CPU (1.5-2x faster there, for search and retraining), the
     # contiguous layout elsewhere; True / False force one layout
     channels_last: bool | None = None
     # CPU threads (None: chosen at the start, see genolang.base.threads); config.json records the
     # count the run used. Resuming with another count is allowed (rundir.SAFE_TO_CHANGE).
-    threads: int | None = Field(default=None, ge=1)
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from genolang.base.errors import GenolangError, Span, SpecSemanticError
+from genolang.base.limits import MAX_USE_DEPTH
 from genolang.grammar import parse, parse_file, syntax as S
 
 from genolang.compiler.lower.resolve import LIBRARY, LIBRARY_ROOTS, STDLIB, UseRefused, project_root, resolve_use
@@ -135,6 +136,10 @@ def _use(item: S.Use, importer: str, table: SymbolTable, stack: list[str]) -> No
         ))
         return
     key = str(path)
+    if len(stack) >= MAX_USE_DEPTH:
+        table.errors.append(SpecSemanticError(f"`use` chain deeper than {MAX_USE_DEPTH} files", item.span,
+                                              hint="a file using a file using a file ...: flatten the chain"))
+        return
     if key in stack:
         chain = " -> ".join(Path(p).name for p in stack[stack.index(key):] + [key])
         table.errors.append(SpecSemanticError(f"import cycle: {chain}", item.span,

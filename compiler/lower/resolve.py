@@ -11,8 +11,10 @@ A spec is text from anyone, and `use` opens a file: ``use "/proc/self/environ"``
 * the file found, with every symlink followed, must lie inside the main spec's *project
   root*, a library root or an allowed folder. The project root is the nearest folder above
   the main spec that holds a project marker (``geno.toml``, ``pyproject.toml`` or ``.git``)
-  or is a run directory (``spec.geno`` beside ``config.json``), else the main spec's own
-  folder; so ``..`` may climb inside a project but not out of it;
+  or is a run or study directory (``spec.geno`` beside ``config.json`` or ``manifest.json``),
+  else the main spec's own folder; so ``..`` may climb inside a project but not out of it;
+* the file found must itself end in ``.geno`` with every symlink followed: a link named
+  ``x.geno`` to ``../.env`` is refused;
 * an absolute path is refused unless it lies inside an allowed folder.
 
 Allowed folders come from ``--allow-path DIR`` (:func:`allow_path`) and from the
@@ -37,7 +39,8 @@ LIBRARY = Path(__file__).resolve().parent.parent.parent / "specs"
 LIBRARY_ROOTS: list[Path] = [STDLIB, LIBRARY]
 PATH_ENV = "GENOLANG_PATH"
 PROJECT_MARKERS = ("geno.toml", "pyproject.toml", ".git")
-RUN_MARKERS = ("spec.geno", "config.json")      # a run directory is its own project
+# a run directory (and a study directory) is its own project
+RUN_MARKERS = (("spec.geno", "config.json"), ("spec.geno", "manifest.json"))
 
 _allowed: list[Path] = []
 
@@ -75,7 +78,7 @@ def project_root(main_file: str) -> Path:
     folder = Path(os.path.realpath(Path(main_file).parent))
     for candidate in (folder, *folder.parents):
         if any((candidate / marker).exists() for marker in PROJECT_MARKERS) \
-                or all((candidate / marker).is_file() for marker in RUN_MARKERS):
+                or any(all((candidate / m).is_file() for m in markers) for markers in RUN_MARKERS):
             return candidate
     return folder
 
@@ -88,6 +91,13 @@ def _real_roots(roots: tuple[Path, ...]) -> tuple[Path, ...]:
 
 def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
+
+
+def _check_target(real: Path) -> None:
+    """The file a `use` reaches, links followed, is a .geno file too (not a link to `.env`)."""
+    if real.suffix != ".geno":
+        raise UseRefused("it is a link to a file that is not a .geno file",
+                         "`use` reads spec files only; the file a link points to must end in .geno too")
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,7 @@ def resolve_use(written: str, importer: str, root: Path | None = None) -> Path:
                              f"`--allow-path DIR` or {PATH_ENV}")
         if not real.is_file():
             raise FileNotFoundError(written)
+        _check_target(real)
         return real
     bases = []
     if importer and not importer.startswith("<"):
@@ -145,7 +156,10 @@ def resolve_use(written: str, importer: str, root: Path | None = None) -> Path:
         if not _inside(candidate.real, trusted):
             escaped = escaped or candidate
             continue
-        return candidate.real if candidate.real.exists() else candidate.path
+        if candidate.real.exists():
+            _check_target(candidate.real)
+            return candidate.real
+        return candidate.path
     if escaped is not None:
         raise UseRefused(f"it leads outside the project ({root})",
                          "a spec may use files inside its project root, the standard library and folders "

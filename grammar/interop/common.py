@@ -107,6 +107,10 @@ def _build(name: str, space: str, fmt: str, source: str | None, cells: list[_Cel
         entries.append(S.Setting(key="source", value=S.Str(source)))
     body.append(S.Provenance(entries=tuple(entries)))
     for cell in cells:
+        bad = [op for _, edges in cell.nodes for op, _ in edges if not _NAME.match(op)]
+        if bad:     # every label is written into spec text: never anything but a name
+            raise UserError(f"`{bad[0][:60]}` is not an operation name",
+                            hint="operation names use letters, digits and `_`")
         stmts: list[S.Stmt] = [S.Inputs(names=cell.inputs)]
         if cell.reduction:
             stmts.append(S.Reduction())

@@ -37,7 +37,7 @@ def parse_cdarts_json(text: str, *, name: str | None = None, source: str | None 
         return _build(name, space, "cdarts", source, parsed[0])
     cells = []
     for stage, stage_cells in zip(stages, parsed):
-        label = f"stage{int(stage) + 1}" if stage.isdigit() else _sanitize(stage)
+        label = f"stage{int(stage) + 1}" if stage.isdigit() and len(stage) < 10 else _sanitize(stage)[:60]
         for c in stage_cells:
             c.name = f"{label}.{c.name}"
             cells.append(c)

@@ -8,9 +8,10 @@ import textwrap
 
 from genolang.base.errors import Span, SpecSyntaxError, UserError, did_you_mean, remember_source
 
+from genolang.base.limits import MAX_NODES
 from genolang.grammar import syntax as S
 from genolang.grammar.interop.common import (
-    DARTS_TO_LABEL, _build, _Cell, _Flat, _flatten, _sanitize, check_name, darts_label, darts_op_name,
+    _NAME, DARTS_TO_LABEL, _build, _Cell, _Flat, _flatten, _sanitize, check_name, darts_label, darts_op_name,
     genotype_cells,
 )
 
@@ -122,6 +123,9 @@ def _edge(py: _Py, node: ast.AST) -> tuple[str, int, ast.AST]:
     if not _is_pair(node):
         raise py.error(f"expected an edge `('op_name', source_index)`, found {_describe(node)}", node)
     op, src = node.elts
+    if not _NAME.match(darts_label(op.value)):
+        raise py.error(f"{op.value[:60]!r} is not an operation name", op,
+                       "operation names use letters, digits and `_` (they are written into spec text)")
     return op.value, _int(py, src, "a source index"), src
 
 
@@ -157,6 +161,9 @@ def _concat(py: _Py, node: ast.AST) -> tuple[list[int], ast.AST]:
             raise py.error("expected `range(start, stop)`", node)
         bounds = [_int(py, a, "a range bound") for a in node.args]
         start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
+        if stop - start > MAX_NODES + 2:     # checked before the range is made into a list
+            raise py.error(f"`range({start}, {stop})` names {stop - start} states; a cell has at most "
+                           f"{MAX_NODES + 2}", node)
         return list(range(start, stop)), node
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_int(py, e, "a node index") for e in node.elts], node
@@ -173,6 +180,9 @@ def _darts_cells(py: _Py, fields: dict[str, ast.expr]) -> tuple[list[_Cell], boo
         if cell_name not in fields:
             continue
         node_edges, nested = _edge_lists(py, fields[cell_name], cell_name)
+        if len(node_edges) > MAX_NODES:
+            raise py.error(f"`{cell_name}` has {len(node_edges)} nodes; a cell has at most {MAX_NODES}",
+                           fields[cell_name])
         nested_any |= nested
         cell = _Cell(cell_name, ("c0", "c1"), reduction=cell_name == "reduce")
         for i, edges in enumerate(node_edges):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from genolang.base.errors import UserError, did_you_mean
+from genolang.base.limits import MAX_FILE_BYTES
 
 from genolang.grammar import syntax as S
 from genolang.grammar.interop.cream import export_cdarts_json, parse_cdarts_json
@@ -82,7 +83,11 @@ _READ_OPTIONS = {option for fmt in REGISTRY.values() for option in fmt.read_opti
 
 
 def import_genotype(fmt: str, text: str, **options) -> S.GenotypeDef:
-    """Dispatch on the format name: ``darts`` (flat or nested, or a CDARTS JSON), ``cdarts``, ``nb201``."""
+    """Dispatch on the format name: ``darts`` (flat or nested, or a CDARTS JSON), ``cdarts``, ``nb201``.
+    Imported text is data from anyone: its size, its ranges and its names are bounded and
+    checked before anything is built from it or printed into spec text."""
+    if len(text) > MAX_FILE_BYTES:
+        raise UserError(f"the {fmt} genotype text is {len(text):,} characters; at most {MAX_FILE_BYTES:,} are read")
     entry = format_named(fmt)
     for option in _READ_OPTIONS - set(entry.read_options):
         options.pop(option, None)

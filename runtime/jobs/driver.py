@@ -9,9 +9,10 @@ from typing import Any, Mapping
 from genolang.compiler.lower.experiment import ExperimentConfig
 from genolang.compiler.lower.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.base.errors import ConfigError, SpecSemanticError, did_you_mean
+from genolang.runtime.jobs.memory_check import check_run_memory
 
 __all__ = ["SearchInterrupted", "pick_experiment", "apply_overrides", "load_data", "search_data", "templates_of",
-           "cells_of", "check_step_settings", "start_search", "resume_search", "retrain_genotype"]
+           "cells_of", "check_step_settings", "check_search_memory", "start_search", "resume_search", "retrain_genotype"]
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -130,6 +131,12 @@ def cells_of(program, template: NetworkTemplate, config: ExperimentConfig) -> di
     return {n: program.cells[n] for n in names}
 
 
+def check_search_memory(program, config: ExperimentConfig) -> None:
+    """Refuse a search whose supernet and evaluation network cannot fit in this process."""
+    search_t, eval_t, _ = templates_of(program, config)
+    check_run_memory(config, "search", search_t, cells=cells_of(program, search_t, config), evaluation=eval_t)
+
+
 def start_search(spec: str | Path, *, experiment: str | None = None, out: str | Path = "runs",
                  overrides: Mapping[str, Any] | None = None, progress: bool = True,
                  labels: Mapping[str, str] | None = None, engine=None):
@@ -144,6 +151,7 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
         config = config.with_overrides(name=name)
     check_run_name(config.name)
     check_step_settings(config)
+    check_search_memory(program, config)       # before a run directory or any tensor exists
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
 
@@ -191,6 +199,7 @@ def resume_search(run_dir: str | Path, *, progress: bool = True, overrides: Mapp
     config = apply_overrides(rd.load_config(), overrides, labels)
     check_step_settings(config)
     program = _program_load(rd.path / "spec.geno")
+    check_search_memory(program, config)
     return _search(program, config, rd.path, None, resume=True, progress=progress, force=force, engine=engine)
 
 
@@ -258,6 +267,7 @@ def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, o
             raise ConfigError("resuming a retraining needs its run directory")
         RunDir.existing(run_dir, needs=("config.json",), what="retraining")
     template = retrain_template(program, config, genotype)
+    check_run_memory(config, "retrain", template, genotype=genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
         run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")

@@ -1,10 +1,12 @@
 """Engines: what runs independent pieces of work (a study's items, a tournament tier's games).
 
-A :class:`Work` is either a command (argv starting with ``geno``, run as a subprocess in a
-directory) or a call (a picklable function of no arguments), or both, and an engine runs each
-where it can: the local engine runs calls in this process (one job) or commands in a pool of
-worker processes (``--jobs J``); the Ray engine (:mod:`genolang.runtime.jobs.ray_engine`) runs both
-as Ray tasks with a resource request each. :func:`run_all` is the one scheduler for every
+A :class:`Work` is either a study item (an :class:`ItemRef`: the study and the item's id, run
+as the subprocess ``geno run-item STUDY ID`` whose argv the engine builds itself: nothing read
+from a manifest is ever executed) or a call (a picklable function of no arguments), or both,
+and an engine runs each where it can: the local engine runs calls in this process (one job) or
+items in a pool of worker processes (``--jobs J``); the Ray engine
+(:mod:`genolang.runtime.jobs.ray_engine`) runs both as Ray tasks with a resource request each.
+:func:`run_all` is the one scheduler for every
 engine: it submits what is ready (its dependencies done), as many as the engine takes at once,
 retries a failure a bounded number of times and, on Ctrl-C, cancels what is queued or running
 and stops.
@@ -27,20 +29,36 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 
-__all__ = ["ENGINES", "Engine", "Outcome", "PLACEMENT_ENV", "Shared", "Work", "placement", "worker_threads",
-           "python_argv", "run_all", "worker_env"]
+__all__ = ["ENGINES", "Engine", "ItemRef", "Outcome", "PLACEMENT_ENV", "Shared", "Work", "placement",
+           "run_all", "worker_env", "worker_threads"]
 
 ENGINES = ("local", "ray")
 PLACEMENT_ENV = "GENOLANG_PLACEMENT"
 
 
 @dataclass(frozen=True)
+class ItemRef:
+    """A study's work item, run as ``geno run-item STUDY ID`` in the study directory."""
+
+    study: Path
+    id: str
+
+    def argv(self) -> list[str]:
+        """The command, built here from the kind of work, by this interpreter (no `geno` on PATH)."""
+        from genolang.runtime.jobs.manifest import item_argv
+
+        return item_argv(sys.executable, self.study, self.id)
+
+    def describe(self) -> str:
+        return f"geno run-item {self.study} {self.id}"
+
+
+@dataclass(frozen=True)
 class Work:
     key: str
-    command: tuple[str, ...] | None = None    # ("geno", "run-item", ".", "search_s0")
-    cwd: Path | None = None
+    item: ItemRef | None = None                # run as a subprocess
     call: Callable[[], Any] | None = None      # the same work done in-process
-    log: Path | None = None                    # where a command's output goes
+    log: Path | None = None                    # where a subprocess's output goes
 
 
 @dataclass
@@ -70,11 +88,6 @@ def worker_threads(jobs: int) -> int:
     from genolang.base.threads import resolve_threads
 
     return max(1, resolve_threads()[0] // max(1, jobs))
-
-
-def python_argv(command: Sequence[str]) -> list[str]:
-    """A manifest command (``geno ...``) as this interpreter runs it: no `geno` on PATH needed."""
-    return [sys.executable, "-m", "genolang", *command[1:]] if command and command[0] == "geno" else list(command)
 
 
 def placement(engine: str, threads: int, gpus: Sequence[str] = (), **extra: Any) -> dict:

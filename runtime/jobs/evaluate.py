@@ -1,4 +1,8 @@
-"""`geno eval`: test metrics of a finished retraining run, or the result of a search run."""
+"""`geno eval`: test metrics of a finished retraining run, or the result of a search run.
+
+The run directory may come from anyone: its spec and genotype are read only as plain files
+inside it (:func:`genolang.base.safe_files.received_spec`), and a checkpoint whose contents are
+not what genolang writes is a :class:`CheckpointError` naming it."""
 
 from __future__ import annotations
 
@@ -25,9 +29,11 @@ def _run_genotype(run: Path, recorded: dict):
     from genolang.runtime.runs.checkpoint import CheckpointError
     from genolang.compiler.genotype.genotext import genotype_json
 
-    path = run / "genotype.geno"
-    if not path.exists():
+    from genolang.base.safe_files import received_spec
+
+    if not (run / "genotype.geno").exists():
         raise ConfigError(f"{run} has no genotype.geno to rebuild the network from")
+    path = received_spec(run, "genotype.geno")
     for genotype in load(path).genotypes.values():
         if genotype_json(genotype)["cells"] == recorded["cells"]:
             return genotype
@@ -54,7 +60,10 @@ def evaluate_run(target: str | Path, device: str | None = None) -> dict:
         history = state.get("history") or []
         out = {"epochs_done": state.get("next_epoch")}
         if history:
-            out["genotype"] = _summary(history[-1])
+            try:
+                out["genotype"] = _summary(history[-1])
+            except (TypeError, KeyError, AttributeError, IndexError, ValueError):
+                raise CheckpointError(f"{path}: the checkpoint's genotype history is damaged") from None
         return out
 
     from genolang.compiler.lower.program import load
@@ -64,11 +73,19 @@ def evaluate_run(target: str | Path, device: str | None = None) -> dict:
     from genolang.runtime.retrain.loop import evaluate
     from genolang.runtime.search.loop import resolve_device
 
-    spec = path.parent / "spec.geno"
-    if not spec.exists():
+    from genolang.runtime.jobs.memory_check import check_run_memory
+    from genolang.base.safe_files import received_spec
+
+    if not (path.parent / "spec.geno").exists():
         raise ConfigError(f"{path.parent} has no spec.geno to rebuild the network from")
-    genotype = _run_genotype(path.parent, state["genotype"])
-    template = retrain_template(load(spec), config, genotype)
+    spec = received_spec(path.parent, "spec.geno")
+    recorded = state.get("genotype")
+    if not isinstance(recorded, dict) or "cells" not in recorded:
+        raise CheckpointError(f"{path}: the checkpoint records no genotype")
+    genotype = _run_genotype(path.parent, recorded)
+    program = load(spec)
+    template = retrain_template(program, config, genotype)
+    check_run_memory(config, "retrain", template, genotype=genotype)
     dev = resolve_device(config.device)
     net = build_eval_net(template, genotype, phase="retrain", affine=config.retrain.affine).to(dev)
     try:

@@ -30,7 +30,6 @@ epoch), so a resumed run repeats an interrupted epoch exactly.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,9 +165,11 @@ class MacroSearch(CyclicLoop):
         final = self.stamp(choice, max(s.epochs - 1, 0), final=True)
         if self.run_dir is not None:
             self.run_dir.save_genotype(final)
-            (self.run_dir.path / "macro.json").write_text(json.dumps(
-                {"macro": self.macro.name, **_choice_json(choice), "gamma_softmax": self.gamma_softmax()},
-                indent=1), encoding="utf-8")
+            from genolang.base.safe_files import inside, write_json
+
+            write_json(inside(self.run_dir.path, "macro.json"),
+                       {"macro": self.macro.name, **_choice_json(choice), "gamma_softmax": self.gamma_softmax()},
+                       indent=1, durable=False)
             self.run_dir.log({"phase": "final", "epoch": self.total_epochs, "choice": _choice_json(choice),
                               "macro": macro_summary(choice)})
         return final
@@ -322,6 +323,9 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",
                                 spec_macro.span)
+    from genolang.runtime.jobs.memory_check import check_run_memory
+
+    check_run_memory(config, "macro", template)
     data = search_data(load_data(config), config)
     run_dir = new_run_dir(out, f"{config.name}-{spec_macro.name}")
     return _interruptible(run_dir, lambda: run_macro_search(

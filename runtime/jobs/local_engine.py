@@ -1,7 +1,8 @@
 """The local engine: work in this process (one job), or commands in J worker processes.
 
-With one job a call runs here (no second torch start-up per item). With more, each command
-runs as a subprocess whose threads are its share of the CPUs (:func:`genolang.runtime.jobs.engine.
+With one job a call runs here (no second torch start-up per item). With more, each study item
+runs as a subprocess (``geno run-item STUDY ID``, its argv built by :class:`ItemRef`) whose
+threads are its share of the CPUs (:func:`genolang.runtime.jobs.engine.
 worker_threads`); work without a command still runs here, one at a time.
 """
 
@@ -10,9 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from genolang.runtime.jobs.engine import (
-    Engine, Outcome, Work, placement, python_argv, worker_env, worker_threads,
-)
+from genolang.runtime.jobs.engine import Engine, Outcome, Work, placement, worker_env, worker_threads
 
 __all__ = ["LocalEngine"]
 
@@ -34,12 +33,15 @@ class LocalEngine(Engine):
         return {**super().settings(), "jobs": self.jobs}
 
     def submit(self, work: Work) -> None:
-        if self.jobs == 1 and work.call is not None or work.command is None:
+        if self.jobs == 1 and work.call is not None or work.item is None:
             self._here.append(work)
             return
+        from genolang.base.safe_locks import create_fresh
+
         where = placement("local", self.threads)
-        log = open(work.log, "w", encoding="utf-8") if work.log else subprocess.DEVNULL
-        proc = subprocess.Popen(python_argv(work.command), cwd=work.cwd, env=worker_env(where), stdout=log,
+        argv = work.item.argv()
+        log = create_fresh(work.log) if work.log else subprocess.DEVNULL
+        proc = subprocess.Popen(argv, cwd=work.item.study, env=worker_env(where), stdout=log,
                                 stderr=subprocess.STDOUT)
         self._running[work.key] = (proc, log, where)
 

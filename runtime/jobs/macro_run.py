@@ -5,7 +5,7 @@ plain JSON, so that a resume rebuilds the IR from the run's own files and never 
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 from dataclasses import dataclass
 
 from genolang.compiler.lower.ir import Genotype, MacroSpec, NetworkTemplate
@@ -56,8 +56,10 @@ def macro_identity(macro: MacroSpec, template: NetworkTemplate, genotype: Genoty
 
 
 def write_macro_run(rd: RunDir, identity: dict) -> None:
-    if rd.writer and not (rd.path / RUN_FILE).exists():
-        (rd.path / RUN_FILE).write_text(json.dumps(identity, indent=1), encoding="utf-8")
+    from genolang.base.safe_files import inside, write_json
+
+    if rd.writer and not os.path.lexists(rd.path / RUN_FILE):
+        write_json(inside(rd.path, RUN_FILE), identity, indent=1, durable=False)
 
 
 def read_macro_run(rd: RunDir) -> tuple[MacroSpec, NetworkTemplate, Genotype, MacroOptions]:
@@ -65,10 +67,14 @@ def read_macro_run(rd: RunDir) -> tuple[MacroSpec, NetworkTemplate, Genotype, Ma
     (a micro genotype from another file, from the genotype text it recorded)."""
     from genolang.compiler.lower.program import load, loads
 
-    saved = read_json(rd.path / RUN_FILE)
-    if not isinstance(saved, dict) or not {"macro", "template", "genotype", "options"} <= set(saved):
+    from genolang.base.safe_files import inside, received_spec
+
+    saved = read_json(inside(rd.path, RUN_FILE))
+    if not isinstance(saved, dict) or not {"macro", "template", "genotype", "options"} <= set(saved) \
+            or not all(isinstance(saved[k], str) for k in ("macro", "template")) \
+            or not isinstance(saved["genotype"], dict) or not isinstance(saved["options"], dict):
         raise RunDirError(f"{rd.path / RUN_FILE}: not a macro-search run record")
-    program = load(rd.path / "spec.geno")
+    program = load(received_spec(rd.path, "spec.geno"))
     macro = macro_of(program, saved["macro"])
     template = program.templates.get(saved["template"])
     if template is None:
@@ -76,7 +82,7 @@ def read_macro_run(rd: RunDir) -> tuple[MacroSpec, NetworkTemplate, Genotype, Ma
     name = saved["genotype"].get("name")
     micro = program.genotypes[name] if name in program.genotypes else None
     if micro is None or genotype_json(micro) != saved["genotype"]:
-        if not saved.get("genotype_text"):
+        if not isinstance(saved.get("genotype_text"), str) or not saved["genotype_text"]:
             raise RunDirError(f"{rd.path}: the micro genotype `{name}` of this run cannot be rebuilt")
         micro = next(iter(loads(saved["genotype_text"], file=str(rd.path / "micro.geno")).genotypes.values()))
     try:

@@ -3,8 +3,9 @@
 ``geno repeat --engine ray [--address ADDR]`` and the games of a tournament run here. A task
 asks for ``cpus_per_run`` CPUs (default 1) and ``gpus_per_run`` GPUs (default 1 where the
 cluster has GPUs, else 0; fractions share a GPU); its worker gets that many threads and the
-GPUs Ray assigned it (:func:`genolang.runtime.jobs.engine.worker_env`). A command runs as a
-subprocess of the task in its directory, which must be on a filesystem the workers share with
+GPUs Ray assigned it (:func:`genolang.runtime.jobs.engine.worker_env`). A study item runs as a
+subprocess of the task (``geno run-item STUDY ID``, built from the kind of work, never read
+from the manifest) in the study directory, which must be on a filesystem the workers share with
 the driver (a single machine, or an NFS path given as the study directory); the subprocess is
 killed with its worker, so a retry never runs beside an orphan. Tasks are never retried by
 Ray itself: :func:`genolang.runtime.jobs.engine.run_all` retries them, after the failed attempt
@@ -13,7 +14,6 @@ has stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from genolang.base.errors import ConfigError
-from genolang.runtime.jobs.engine import Engine, Outcome, Shared, Work, placement, python_argv, worker_env
+from genolang.runtime.jobs.engine import Engine, Outcome, Shared, Work, placement, worker_env
 
 __all__ = ["RayEngine", "MARKER_SUFFIX"]
 
@@ -75,9 +75,12 @@ def _alive(pid: int) -> bool:
 def _wait_for_previous_attempt(marker: Path, timeout: float = 60.0) -> None:
     """A previous attempt's process on this host may still be dying (SIGKILL lands only after
     an fsync in flight): its run directory's lock is free once it is gone."""
+    from genolang.base.errors import UserError
+    from genolang.base.safe_files import read_json
+
     try:
-        old = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        old = read_json(marker, missing_ok=True) or {}
+    except UserError:
         return
     if old.get("host") != socket.gethostname() or not isinstance(old.get("pid"), int):
         return
@@ -94,27 +97,31 @@ def execute(work: Work, threads: int, cpus: float) -> dict:
     where = placement("ray", threads, [str(g) for g in ray.get_gpu_ids()], cpus=cpus,
                       node=context.get_node_id(), worker_pid=os.getpid())
     env = worker_env(where)
-    if work.command is None:
+    if work.item is None:
         os.environ.update({k: env[k] for k in ("GENOLANG_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
         import torch
 
         torch.set_num_threads(threads)
         return {"placement": where, "value": work.call()}
+    from genolang.base.safe_files import write_json
+    from genolang.base.safe_locks import create_fresh
+
     marker = Path(str(work.log) + MARKER_SUFFIX) if work.log else None
     if marker is not None:
         _wait_for_previous_attempt(marker)
-    log = open(work.log, "w", encoding="utf-8") if work.log else subprocess.DEVNULL
+    argv = work.item.argv()
+    log = create_fresh(work.log) if work.log else subprocess.DEVNULL
     try:
-        proc = subprocess.Popen(python_argv(work.command), cwd=work.cwd, env=env, stdout=log,
+        proc = subprocess.Popen(argv, cwd=work.item.study, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         if marker is not None:
-            marker.write_text(json.dumps({**where, "pid": proc.pid}), encoding="utf-8")
+            write_json(marker, {**where, "pid": proc.pid}, durable=False)
         code = proc.wait()
     finally:
         if log is not subprocess.DEVNULL:
             log.close()
     if code != 0:
-        raise RuntimeError(f"`{' '.join(work.command)}` exited with code {code}"
+        raise RuntimeError(f"`{work.item.describe()}` exited with code {code}"
                            + (f"; see {work.log}" if work.log else ""))
     return {"placement": {**where, "pid": proc.pid}, "value": None}
 
@@ -177,7 +184,7 @@ class RayEngine(Engine):
     def submit(self, work: Work) -> None:
         # a worker that ran a GPU call keeps its CUDA context: give each such call a fresh one
         options = {"num_cpus": self.cpus, "num_gpus": self.gpus, "max_retries": 0}
-        if self.gpus and work.command is None:
+        if self.gpus and work.item is None:
             options["max_calls"] = 1
         ref = self._task.options(**options).remote(work, self.threads, self.cpus)
         self._refs[ref] = work.key

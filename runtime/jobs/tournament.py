@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import random
 import sys
@@ -214,7 +213,9 @@ def run_tournament(config: ExperimentConfig, *, pool: OpSpace, cells: Mapping[st
         summary = [{"tier": g.tier, "game": g.index,
                     "candidates": {f"{c}.{n}": list(v) for (c, n), v in g.candidates.items()},
                     "kept": {f"{c}.{n}": list(v) for (c, n), v in (g.kept or {}).items()}} for g in games]
-        (root / "tournament.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        from genolang.base.safe_files import inside, write_json
+
+        write_json(inside(root, "tournament.json"), summary, indent=1, durable=False)
         from genolang.runtime.runs.rundir import RunDir
         RunDir(root).save_genotype(final)
     return TournamentResult(final, games)

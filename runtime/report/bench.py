@@ -17,6 +17,7 @@ from itertools import combinations
 from pathlib import Path
 
 from genolang.base.errors import GenolangError, UserError
+from genolang.runtime.report.text import md
 from genolang.runtime.report.stats import bootstrap_mean, format_p, mann_whitney, sign_test, welch_t
 
 __all__ = ["Entry", "benchmark_entries", "benchmark_sections"]
@@ -106,13 +107,13 @@ def _runs_table(entries: list[Entry], title: str) -> list[str]:
         pct = "–" if e.percentile is None else f"{e.percentile:.2f}"
         retrained = "–" if e.retrained is None else f"{e.retrained:.2f}"
         cell = e.cell.replace("|", "\\|")        # a bare | would split the Markdown table's cell
-        lines.append(f"| {e.label} | {e.group} | {'–' if e.seed is None else e.seed} | `{cell}` | {table} | "
+        lines.append(f"| {md(e.label)} | {md(e.group)} | {'–' if e.seed is None else e.seed} | `{cell}` | {table} | "
                      f"{rank} | {pct} | {retrained} |")
     return lines
 
 
 def _summary(label: str, groups: dict[str, list[Entry]], table) -> list[str]:
-    lines = ["", f"### {label}: per method", "",
+    lines = ["", f"### {md(label)}: per method", "",
              "| method | table acc (%), mean (std) | 95 % interval | min | above the random median | "
              "sign test p (one-sided) | retrained acc (%), mean (std) | 95 % interval |",
              "|---|---|---|---|---|---|---|---|"]
@@ -130,7 +131,7 @@ def _summary(label: str, groups: dict[str, list[Entry]], table) -> list[str]:
                                                               if test.n[0] < len(scores) else "")
             sign = f"{format_p(test.p)} (n = {test.n[0]})"
         lowest = f"{min(scores):.2f}" if scores else "–"
-        lines.append(f"| {group} | {_mean_sd(scores)} | {_interval(scores)} | {lowest} | {above} | {sign} | "
+        lines.append(f"| {md(group)} | {_mean_sd(scores)} | {_interval(scores)} | {lowest} | {above} | {sign} | "
                      f"{_mean_sd(retrained)} | {_interval(retrained)} |")
     return lines
 
@@ -141,7 +142,7 @@ def _pairs(groups: list[str]) -> list[tuple[str, str]]:
 
 
 def _comparisons(label: str, groups: dict[str, list[Entry]]) -> list[str]:
-    lines = ["", f"### {label}: between methods (two-sided)", "",
+    lines = ["", f"### {md(label)}: between methods (two-sided)", "",
              "| metric | A | B | n (A, B) | mean A − mean B | Welch's t | p | Mann-Whitney U | p |",
              "|---|---|---|---|---|---|---|---|---|"]
     rows = 0
@@ -155,7 +156,7 @@ def _comparisons(label: str, groups: dict[str, list[Entry]]) -> list[str]:
             t = "–" if welch is None else f"{welch.statistic:.2f} (df {welch.df:.1f})"
             tp = "– (n < 2 or no spread)" if welch is None else format_p(welch.p)
             diff = statistics.fmean(x) - statistics.fmean(y)
-            lines.append(f"| {metric} | {a} | {b} | {len(x)}, {len(y)} | {diff:+.2f} | {t} | {tp} | "
+            lines.append(f"| {metric} | {md(a)} | {md(b)} | {len(x)}, {len(y)} | {diff:+.2f} | {t} | {tp} | "
                          f"{mw.statistic:g} | {format_p(mw.p)} ({mw.method}) |")
             rows += 1
     return lines if rows else []

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from genolang.base.errors import ConfigError
+from genolang.runtime.report.text import mathtext as _m
 
 
 def _plt():
@@ -21,11 +22,19 @@ def _plt():
 
 
 def _save(fig, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    """Draw into memory, then write through the safe file layer (a symlink at ``path`` is
+    replaced, never written through)."""
+    import io
+
     import matplotlib.pyplot as plt
 
+    from genolang.base.safe_files import write_bytes
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110, format="png")
     plt.close(fig)
+    write_bytes(path, buffer.getvalue(), durable=False)
 
 
 def _integer_ticks(ax) -> None:
@@ -39,9 +48,9 @@ def _grouped_bars(ax, keys: list, groups: dict[str, Counter], ylabel: str) -> No
     for k, (name, counts) in enumerate(groups.items()):
         total = sum(counts.values()) or 1
         xs = [i + (k - (len(groups) - 1) / 2) * width for i in range(len(keys))]
-        ax.bar(xs, [counts.get(key, 0) / total for key in keys], width, label=name)
+        ax.bar(xs, [counts.get(key, 0) / total for key in keys], width, label=_m(name))
     ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels([str(k) for k in keys], rotation=30, ha="right")
+    ax.set_xticklabels([_m(k) for k in keys], rotation=30, ha="right")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
 
@@ -55,7 +64,7 @@ def op_frequencies(path: Path, label: str, groups: dict[str, dict[str, Counter]]
     for ax, kind in zip(axes[0], kinds):
         ops = sorted({op for g in groups.values() for op in g.get(kind, {})})
         _grouped_bars(ax, ops, {name: g.get(kind, Counter()) for name, g in groups.items()}, "frequency")
-        ax.set_title(f"{label}: {kind} cells, ops over the network")
+        ax.set_title(f"{_m(label)}: {kind} cells, ops over the network")
     _save(fig, path)
 
 
@@ -68,7 +77,7 @@ def depths(path: Path, label: str, groups: dict[str, dict[str, Counter]]) -> Non
         keys = sorted({d for g in groups.values() for d in g.get(kind, {})})
         _grouped_bars(ax, keys, {name: g.get(kind, Counter()) for name, g in groups.items()}, "fraction of cells")
         ax.set_xlabel("cell depth")
-        ax.set_title(f"{label}: {kind} cell depth")
+        ax.set_title(f"{_m(label)}: {kind} cell depth")
     _save(fig, path)
 
 
@@ -78,12 +87,12 @@ def accuracy_bands(path: Path, label: str, curves: dict[str, tuple[tuple[list, l
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, ((mean, low, high), n) in curves.items():
         epochs = list(range(len(mean)))
-        ax.plot(epochs, mean, marker="o", label=f"{name} (n={n})")
+        ax.plot(epochs, mean, marker="o", label=f"{_m(name)} (n={n})")
         ax.fill_between(epochs, low, high, alpha=0.25)
     _integer_ticks(ax)
     ax.set_xlabel("search epoch")
     ax.set_ylabel("E test accuracy (%)")
-    ax.set_title(f"{label}: evaluation network E, 95 % band")
+    ax.set_title(f"{_m(label)}: evaluation network E, 95 % band")
     ax.legend(fontsize=8)
     _save(fig, path)
 
@@ -102,13 +111,13 @@ def alpha_heatmap(path: Path, title: str, finals: list[dict]) -> None:
             for i, src in enumerate(entry["from"]):
                 values = [sum(f[cell][node]["softmax"][i][j] for f in finals) / len(finals)
                           for j in range(len(entry["ops"]))]
-                rows.append((f"{node} ← {src}", values))
+                rows.append((f"{_m(node)} ← {_m(src)}", values))
         image = ax.imshow([v for _, v in rows], aspect="auto", cmap="viridis")
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([r for r, _ in rows], fontsize=7)
         ax.set_xticks(range(len(ops or [])))
-        ax.set_xticklabels(ops or [], rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{title}: {cell} (mean of {len(finals)})", fontsize=9)
+        ax.set_xticklabels([_m(o) for o in ops or []], rotation=45, ha="right", fontsize=7)
+        ax.set_title(f"{_m(title)}: {_m(cell)} (mean of {len(finals)})", fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046)
     _save(fig, path)
 
@@ -127,10 +136,10 @@ def alpha_trajectories(path: Path, title: str, runs: list[list[dict]]) -> None:
                 values = [row[j] for run in runs for entry in run[e][cell].values() for row in entry["softmax"]
                           if j < len(row) and entry["ops"][j] == op]
                 ys.append(sum(values) / len(values) if values else float("nan"))
-            ax.plot(range(length), ys, label=op)
+            ax.plot(range(length), ys, label=_m(op))
         _integer_ticks(ax)
         ax.set_xlabel("search epoch")
         ax.set_ylabel("mean softmax(α)")
-        ax.set_title(f"{title}: {cell}", fontsize=9)
+        ax.set_title(f"{_m(title)}: {_m(cell)}", fontsize=9)
         ax.legend(fontsize=6, ncol=2)
     _save(fig, path)

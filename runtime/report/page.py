@@ -8,19 +8,25 @@ frequencies counted over the full retraining network and cell-depth frequencies 
 heat maps and trajectories from the per-epoch softmax(α) in metrics.jsonl.
 
 Reads only the files a run leaves behind (metrics.jsonl, config.json, genotype.geno,
-spec.geno, a study's manifest.json); no torch. matplotlib (the ``report`` extra) draws.
+spec.geno, a study's manifest.json), through :mod:`genolang.base.safe_files`: the directories may
+come from anyone, so damage is an error naming the file, and every name they hold is escaped
+on the page and in the figures (:mod:`genolang.runtime.report.text`). No torch. matplotlib
+(the ``report`` extra) draws.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import statistics
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from genolang.base import safe_files as sf
 from genolang.base.errors import ConfigError
+from genolang.runtime.report.text import alpha_signature, check_alpha, md, md_code, number
 
 __all__ = ["Run", "collect_runs", "summary_rows", "write_report", "GROUP_ORDER"]
 
@@ -58,28 +64,38 @@ def _read_metrics(path: Path) -> list[dict]:
 
 
 def _provenance_algorithm(run: Path) -> str | None:
-    genotype = run / "genotype.geno"
-    if not genotype.exists():
+    from genolang.base.limits import MAX_FILE_BYTES
+
+    genotype = sf.inside(run, "genotype.geno")
+    if not os.path.lexists(genotype):
         return None
-    for line in genotype.read_text(encoding="utf-8").splitlines():
+    for line in sf.read_text(genotype, limit=MAX_FILE_BYTES).splitlines():
         line = line.strip()
         if line.startswith("algorithm = "):
             return line.split("=", 1)[1].strip().strip('"')
     return None
 
 
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _plain_run(path: Path, label: str | None = None) -> Run:
-    config = json.loads((path / "config.json").read_text()) if (path / "config.json").exists() else {}
+    config = sf.read_json(sf.inside(path, "config.json"), missing_ok=True) or {}
     metrics = _read_metrics(path)
     kind = "search" if any(r.get("phase") == "search" for r in metrics) else "retrain"
-    group = _provenance_algorithm(path) or config.get("algorithm", {}).get("name", "icdarts")
-    if label is None and (path / "item.json").exists():   # a study's run, read without its manifest
-        item = json.loads((path / "item.json").read_text(encoding="utf-8"))
-        manifest = Path(item.get("study", "")) / "manifest.json"
-        if manifest.exists():
-            label = json.loads(manifest.read_text(encoding="utf-8")).get("label")
-        group = item.get("group", group)
-    return Run(path, kind, label or config.get("name") or path.name, group, config.get("seed"), metrics, config)
+    algorithm = config.get("algorithm") if isinstance(config.get("algorithm"), dict) else {}
+    group = _provenance_algorithm(path) or _text(algorithm.get("name")) or "icdarts"
+    if label is None and os.path.lexists(sf.inside(path, "item.json")):   # a study's run, without its manifest
+        item = sf.read_json(sf.inside(path, "item.json"))
+        study = path.parent.parent      # STUDY/runs/ITEM: the manifest is read there, never where item.json says
+        if path.parent.name == "runs" and os.path.lexists(study / "manifest.json"):
+            from genolang.runtime.jobs.study import load_study
+
+            label = load_study(study).manifest["label"]
+        group = _text(item.get("group")) or group
+    seed = config.get("seed") if isinstance(config.get("seed"), int) else None
+    return Run(path, kind, label or _text(config.get("name")) or path.name, group, seed, metrics, config)
 
 
 def collect_runs(dirs: list[Path]) -> list[Run]:
@@ -89,7 +105,7 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
     runs: list[Run] = []
     for d in dirs:
         d = Path(d)
-        if (d / MANIFEST).exists():
+        if os.path.lexists(d / MANIFEST):
             study = load_study(d)
             for item in study.items:
                 path = study.run_dir(item)
@@ -97,11 +113,11 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
                     run = _plain_run(path, study.manifest.get("label"))
                     run.kind, run.group, run.seed = item["kind"], item["group"], item["seed"]
                     runs.append(run)
-        elif (d / "metrics.jsonl").exists():
+        elif os.path.lexists(d / "metrics.jsonl"):
             if item_done(d):
                 runs.append(_plain_run(d))
         elif d.is_dir():
-            inner = sorted(p for p in d.iterdir() if p.is_dir())
+            inner = sorted(p for p in d.iterdir() if p.is_dir() and not p.is_symlink())
             if not inner:
                 raise ConfigError(f"{d} holds no run or study directory")
             runs.extend(collect_runs(inner))
@@ -142,10 +158,10 @@ def summary_rows(runs: list[Run]) -> dict[tuple[str, str], dict[str, list[float]
     for r in runs:
         if r.kind != "retrain":
             continue
-        acc, lat = r.final.get("acc_test"), r.final.get("latency_s_per_batch")
-        if isinstance(acc, (int, float)):
+        acc, lat = number(r.final.get("acc_test")), number(r.final.get("latency_s_per_batch"))
+        if acc is not None:
             table[(r.label, r.group)]["acc"].append(100 * acc)
-        if isinstance(lat, (int, float)):
+        if lat is not None:
             table[(r.label, r.group)]["latency"].append(1000 * lat)
     return table
 
@@ -154,23 +170,26 @@ def _genotype_def(run: Path):
     from genolang.grammar import parse_file
     from genolang.grammar import syntax as S
 
-    path = run / "genotype.geno"
-    if not path.exists():
+    if not os.path.lexists(run / "genotype.geno"):
         return None
+    path = sf.received_spec(run, "genotype.geno")
     return next((i for i in parse_file(path).items if isinstance(i, S.GenotypeDef)), None)
 
 
 def _slot_counts(run: Run, cache: dict) -> dict[str, int]:
     """How often each cell type occurs in the run's retraining network (1 each if unknown)."""
-    spec = run.path / "spec.geno"
-    template = (run.config.get("templates") or {}).get("retrain") or (run.config.get("templates") or {}).get("eval")
-    key = (spec.read_text(encoding="utf-8") if spec.exists() else "", template)
+    from genolang.base.limits import MAX_FILE_BYTES
+
+    spec = sf.inside(run.path, "spec.geno")
+    templates = run.config.get("templates") if isinstance(run.config.get("templates"), dict) else {}
+    template = _text(templates.get("retrain")) or _text(templates.get("eval"))
+    key = (sf.read_text(spec, limit=MAX_FILE_BYTES) if os.path.lexists(spec) else "", template)
     if key not in cache:
         counts: dict[str, int] = {}
         try:
             from genolang.compiler.lower.program import load
 
-            net = load(spec).templates[template]
+            net = load(sf.received_spec(run.path, "spec.geno")).templates[template]
             counts = dict(Counter(s.cell for s in net.slots if s.cell))
         except Exception:  # a run without its spec: count every cell once
             counts = {}
@@ -250,7 +269,7 @@ def _markdown_tables(runs: list[Run]) -> list[str]:
         for g in groups:
             row = table.get((label, g), {"acc": [], "latency": []})
             cells += [_cell(row["acc"], 2), _cell(row["latency"], 2)]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
     stats = genotype_stats(runs)
     lines += ["", "## Runs and distinct genotypes (by architecture hash)", "",
               "| configuration | " + " | ".join(f"{_title(g)} retrained | {_title(g)} distinct" for g in groups) + " |",
@@ -260,7 +279,7 @@ def _markdown_tables(runs: list[Run]) -> list[str]:
         for g in groups:
             hashes = stats[(label, g)].hashes if (label, g) in stats else []
             cells += [str(len(hashes)), str(len(set(hashes)))]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
     searches = [r for r in runs if r.kind == "search"]
     if searches:
         search_groups = _groups(searches)
@@ -270,10 +289,11 @@ def _markdown_tables(runs: list[Run]) -> list[str]:
         for label in _labels(searches):
             cells = []
             for g in search_groups:
-                values = [100 * r.epochs()[-1]["acc_E_test"] for r in searches
-                          if r.label == label and r.group == g and r.epochs() and "acc_E_test" in r.epochs()[-1]]
+                values = [100 * number(r.epochs()[-1].get("acc_E_test")) for r in searches
+                          if r.label == label and r.group == g and r.epochs()
+                          and number(r.epochs()[-1].get("acc_E_test")) is not None]
                 cells.append(_cell(values, 2))
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -281,7 +301,7 @@ def _work_table(dirs: list[Path]) -> list[str]:
     """Per study: items done and wall time (first start to last finish, and the items' sum)."""
     from genolang.runtime.jobs.study import MANIFEST, load_study
 
-    studies = [Path(d) for d in dirs if (Path(d) / MANIFEST).exists()]
+    studies = [Path(d) for d in dirs if os.path.lexists(Path(d) / MANIFEST)]
     if not studies:
         return []
     lines = ["", "## Studies", "", "| study | label | items done | wall time (min) | sum of item times (min) | threads per job |",
@@ -289,18 +309,19 @@ def _work_table(dirs: list[Path]) -> list[str]:
     for d in studies:
         m = load_study(d).manifest
         items = m["items"]
-        started = [i["started"] for i in items if "started" in i]
-        finished = [i["finished"] for i in items if "finished" in i]
+        started = [i["started"] for i in items if i.get("started") is not None]
+        finished = [i["finished"] for i in items if i.get("finished") is not None]
         wall = (max(finished) - min(started)) / 60 if started and finished else math.nan
-        total = sum(i.get("wall_s", 0.0) for i in items) / 60
+        total = sum(i.get("wall_s") or 0.0 for i in items) / 60
         done = sum(i["state"] == "done" for i in items)
-        lines.append(f"| `{d}` | {m.get('label')} | {done} of {len(items)} | {wall:.1f} | {total:.1f} | "
+        lines.append(f"| {md_code(d)} | {md(m.get('label'))} | {done} of {len(items)} | {wall:.1f} | {total:.1f} | "
                      f"{m.get('threads_per_job')} |")
     return lines
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower() or "x"
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in text).strip("_").lower()[:60] or "x"
+    return slug if slug == text.lower() else f"{slug}_{zlib.crc32(text.encode('utf-8', 'replace')):08x}"
 
 
 def write_report(dirs: list[Path], out: Path, *, title: str = "genolang report") -> Path:
@@ -311,8 +332,9 @@ def write_report(dirs: list[Path], out: Path, *, title: str = "genolang report")
                           hint="a run counts once its metrics.jsonl ends with the final record")
     from genolang.runtime.report import figures as figs
 
-    out.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {title}", "", f"{len(runs)} finished runs from: " + ", ".join(f"`{d}`" for d in dirs), ""]
+    if not out.is_dir():
+        sf.make_dir(out)
+    lines = [f"# {md(title)}", "", f"{len(runs)} finished runs from: " + ", ".join(md_code(d) for d in dirs), ""]
     lines += _markdown_tables(runs)
     from genolang.runtime.report.bench import benchmark_sections
 
@@ -324,35 +346,47 @@ def write_report(dirs: list[Path], out: Path, *, title: str = "genolang report")
         groups = [g for g in _groups(runs) if (label, g) in stats]
         if groups:
             name = f"ops_{_slug(label)}.png"
-            figs.op_frequencies(out / name, label, {_title(g): stats[(label, g)].ops for g in groups})
-            lines += [f"![operation frequencies, {label}]({name})", ""]
+            figs.op_frequencies(sf.inside(out, name), label, {_title(g): stats[(label, g)].ops for g in groups})
+            lines += [f"![operation frequencies, {md(label)}]({name})", ""]
             name = f"depth_{_slug(label)}.png"
-            figs.depths(out / name, label, {_title(g): stats[(label, g)].depths for g in groups})
-            lines += [f"![cell depths, {label}]({name})", ""]
+            figs.depths(sf.inside(out, name), label, {_title(g): stats[(label, g)].depths for g in groups})
+            lines += [f"![cell depths, {md(label)}]({name})", ""]
         searches = [r for r in runs if r.kind == "search" and r.label == label]
         curves = {}
         for g in _groups(searches):
-            series = [[100 * e["acc_E_test"] for e in r.epochs() if "acc_E_test" in e]
+            series = [[100 * number(e.get("acc_E_test")) for e in r.epochs() if number(e.get("acc_E_test")) is not None]
                       for r in searches if r.group == g]
             series = [s for s in series if s]
             if series:
                 curves[_title(g)] = (band(series), len(series))
         if curves:
             name = f"e_test_{_slug(label)}.png"
-            figs.accuracy_bands(out / name, label, curves)
-            lines += [f"![E's test accuracy per search epoch, {label}]({name})", ""]
+            figs.accuracy_bands(sf.inside(out, name), label, curves)
+            lines += [f"![E's test accuracy per search epoch, {md(label)}]({name})", ""]
         for g in _groups(searches):
-            alphas = [[e["alpha_softmax"] for e in r.epochs() if "alpha_softmax" in e]
-                      for r in searches if r.group == g]
-            alphas = [a for a in alphas if a]
+            alphas = [a for a in (_alphas(r) for r in searches if r.group == g) if a]
             if not alphas:
                 continue
+            if len({alpha_signature(a[0]) for a in alphas}) > 1:
+                raise ConfigError(f"the search runs of {label!r} ({_title(g)}) differ in cells, edges or ops",
+                                  hint="report runs of one search space together")
             name = f"alpha_{_slug(label)}_{_slug(g)}.png"
-            figs.alpha_heatmap(out / name, f"{label}, {_title(g)}", [a[-1] for a in alphas])
-            lines += [f"![final softmax(α), {label} {_title(g)}]({name})", ""]
+            figs.alpha_heatmap(sf.inside(out, name), f"{label}, {_title(g)}", [a[-1] for a in alphas])
+            lines += [f"![final softmax(α), {md(label)} {md(_title(g))}]({name})", ""]
             name = f"alpha_traj_{_slug(label)}_{_slug(g)}.png"
-            figs.alpha_trajectories(out / name, f"{label}, {_title(g)}", alphas)
-            lines += [f"![softmax(α) per op over search epochs, {label} {_title(g)}]({name})", ""]
-    page = out / "report.md"
-    page.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            figs.alpha_trajectories(sf.inside(out, name), f"{label}, {_title(g)}", alphas)
+            lines += [f"![softmax(α) per op over search epochs, {md(label)} {md(_title(g))}]({name})", ""]
+    page = sf.inside(out, "report.md")
+    sf.write_text(page, "\n".join(lines) + "\n")
     return page
+
+
+def _alphas(run: Run) -> list[dict]:
+    """The run's per-epoch softmax(α), checked: one shape throughout, else an error naming the file."""
+    path = run.path / "metrics.jsonl"
+    alphas = [check_alpha(e["alpha_softmax"], path) for e in run.epochs() if "alpha_softmax" in e]
+    if alphas and any(alpha_signature(a) != alpha_signature(alphas[0]) for a in alphas):
+        from genolang.base.safe_files import DamagedFileError
+
+        raise DamagedFileError(f"{path}: the alpha_softmax records differ in cells, edges or ops")
+    return alphas

@@ -20,6 +20,8 @@ import io
 import os
 import pickle
 import random
+import signal
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -61,6 +63,9 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     envelope = _envelope(obj)
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent)
+    # Ctrl-C inside torch.save surfaces as a RuntimeError from its C++ writer (exit 1, not 130):
+    # SIGINT waits until the write is done, then interrupts as usual.
+    deferred = _DeferSigint()
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(envelope, handle)
@@ -71,6 +76,8 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        deferred.restore()
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -80,6 +87,31 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     except OSError:
         pass
     return path
+
+
+class _DeferSigint:
+    """Until :meth:`restore`, SIGINT is noted instead of raised (main thread only; elsewhere
+    Python delivers no signals anyway); restore raises the KeyboardInterrupt it held back."""
+
+    def __init__(self):
+        self.hit = False
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        except ValueError:                 # not the main thread
+            self.previous = None
+
+    def _note(self, signum, frame) -> None:
+        self.hit = True
+
+    def restore(self) -> None:
+        if self.previous is None:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        if self.hit and self.previous not in (signal.SIG_IGN, None):
+            if callable(self.previous):
+                self.previous(signal.SIGINT, None)
+            else:
+                raise KeyboardInterrupt
 
 
 def _safe_load(source, map_location, path: Path, what: str):
@@ -109,15 +141,19 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """The state saved by :func:`save_atomic`; a :class:`CheckpointError` naming ``path`` if
     the file is missing, empty, truncated, altered, unsafe or not a genolang checkpoint."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
+    try:    # never through a link, never a FIFO or a device: a run directory may come from anyone
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise CheckpointError(f"{path}: no checkpoint there ({exc.strerror or exc})") from None
-    if not path.is_file():
-        raise CheckpointError(f"{path}: is not a checkpoint file")
-    if size == 0:
-        raise CheckpointError(f"{path}: the checkpoint is empty (0 bytes)", hint=_DAMAGED_HINT)
-    envelope = _safe_load(str(path), "cpu", path, "the checkpoint")
+        what = "is a symlink; not read" if os.path.islink(path) else f"no checkpoint there ({exc.strerror or exc})"
+        raise CheckpointError(f"{path}: {what}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path}: is not a checkpoint file")
+        if info.st_size == 0:
+            raise CheckpointError(f"{path}: the checkpoint is empty (0 bytes)", hint=_DAMAGED_HINT)
+        os.set_blocking(fd, True)
+        envelope = _safe_load(handle, "cpu", path, "the checkpoint")
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a genolang checkpoint of a supported format ({FORMAT})",
                               hint="checkpoints of older genolang versions cannot be resumed; start the run again")

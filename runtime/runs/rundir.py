@@ -21,6 +21,10 @@ and ``name-2``), holds a lock on it while it runs, and records a fingerprint of 
 A resume (:meth:`RunDir.begin`) takes the lock, refuses a run whose spec, config or genotype
 changed since (``--force`` accepts the change), removes the temporary files of a checkpoint
 write that was killed, and drops a torn last line of the JSONL logs with a warning.
+
+A run directory may come from anyone: every file of it is read and written through
+:mod:`genolang.base.safe_files` (no symlink followed, no FIFO or device read, temporary files with
+unique names, size caps, damage a located error).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import json
 import math
 import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,8 +41,11 @@ from typing import Any, Mapping
 
 import torch
 
+from genolang.base import safe_files as sf
+from genolang.base.safe_locks import LockHeld, take_lock
 from genolang.compiler.lower.ir import Genotype
 from genolang.base.errors import ConfigError, UserError
+from genolang.base.limits import MAX_EPOCHS, MAX_FILE_BYTES
 from genolang.runtime.runs.checkpoint import load_checkpoint, remove_orphans, save_atomic
 from genolang.compiler.genotype.genotext import genotype_json, genotype_text, standalone_genotype_text
 
@@ -81,8 +87,7 @@ def new_run_dir(root: str | Path, name: str) -> Path:
     """Claim ``root/name``, or ``root/name-2``, ``-3``... if taken: created here, atomically, so two
     runs started at once never share one. Records the name and start time in ``run.json``."""
     check_run_name(name)
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = sf.make_dir(root)
     index = 1
     while True:
         path = root / (name if index == 1 else f"{name}-{index}")
@@ -91,6 +96,7 @@ def new_run_dir(root: str | Path, name: str) -> Path:
             break
         except FileExistsError:
             index += 1
+    sf.mark_created(path)
     _write_json(path / RUN_FILE, {"name": name, "created": time.time()})
     return path
 
@@ -106,7 +112,7 @@ def newest_run(path: str | Path) -> Path | None:
     pattern = re.compile(re.escape(name) + r"(-[0-9]+)?")
     found = []
     for entry in parent.iterdir():
-        if not pattern.fullmatch(entry.name) or not entry.is_dir():
+        if not pattern.fullmatch(entry.name) or not entry.is_dir() or entry.is_symlink():
             continue
         info = _read_json_quiet(entry / RUN_FILE)
         recorded = info.get("name")
@@ -120,33 +126,26 @@ def newest_run(path: str | Path) -> Path | None:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    sf.write_json(sf.check_inside(path.parent, path), data, indent=1, durable=False)
 
 
 def _read_json_quiet(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return sf.read_json(path, missing_ok=True) or {}
+    except UserError:
         return {}
-    return data if isinstance(data, dict) else {}
+
+
+def _as_run_error(exc: UserError) -> RunDirError:
+    return RunDirError(exc.message, hint=exc.hint)
 
 
 def read_json(path: Path) -> Any:
     """A JSON file of a run directory; a located :class:`RunDirError` when it is torn."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RunDirError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        line, col = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
-        raise RunDirError(f"{path}:{line}:{col}: not valid JSON ({getattr(exc, 'msg', exc)})",
-                          hint="the file is damaged: restore it, or start the run again") from None
+        return sf.read_json(path, expect=None)
+    except UserError as exc:
+        raise _as_run_error(exc) from None
 
 
 def read_jsonl(path: Path, *, repair: bool = False) -> list[dict]:
@@ -154,32 +153,9 @@ def read_jsonl(path: Path, *, repair: bool = False) -> list[dict]:
     skipped, and with ``repair`` cut from the file with a warning; a damaged line before the
     last is a located :class:`RunDirError`."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    lines = data.split(b"\n")
-    records, offset = [], 0
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                record = json.loads(line.decode("utf-8"))
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:     # UnicodeDecodeError and JSONDecodeError are ValueErrors
-                if any(rest.strip() for rest in lines[number:]):
-                    raise RunDirError(f"{path}:{number}: not a valid JSON record ({getattr(exc, 'msg', exc)})",
-                                      hint="the log is damaged: restore it, or delete that line") from None
-                if repair:
-                    print(f"warning: {path}:{number}: dropped a torn last line (the run was stopped while "
-                          "writing it)", file=sys.stderr)
-                    with open(path, "r+b") as handle:
-                        handle.truncate(offset)
-                break
-            records.append(record)
-        offset += len(line) + 1
-    return records
+        return sf.read_jsonl(path, repair=repair, warn=lambda text: print(text, file=sys.stderr))
+    except UserError as exc:
+        raise _as_run_error(exc) from None
 
 
 def _clean(value: Any) -> Any:
@@ -203,7 +179,12 @@ class RunDir:
         self._tb = None
         self._program = None
         if self.writer:
-            (self.path / "genotypes").mkdir(parents=True, exist_ok=True)
+            sf.make_dir(self.path)
+            sf.make_dir(self._file("genotypes"))
+
+    def _file(self, *parts: str) -> Path:
+        """A path of the run directory, refused if it passes through a symlink."""
+        return sf.inside(self.path, *parts)
 
     # -- setup ----------------------------------------------------------------------------
     def save_spec(self, spec_path: str | Path | None, text: str | None = None) -> None:
@@ -212,7 +193,7 @@ class RunDir:
         back from the run directory alone, wherever it is moved."""
         if not self.writer:
             return
-        target = self.path / "spec.geno"
+        target = self._file("spec.geno")
         if spec_path is not None and Path(spec_path).exists():
             if Path(spec_path).resolve() != target.resolve():
                 from genolang.compiler.genotype.standalone import local_imports
@@ -223,21 +204,22 @@ class RunDir:
                         from genolang.base.errors import ConfigError
                         raise ConfigError(f"the spec `use`s `{relative}`, a name the run directory keeps for itself",
                                           hint="rename that file (reserved: " + ", ".join(RESERVED) + ")")
-                shutil.copyfile(spec_path, target)
+                sf.write_bytes(target, Path(spec_path).read_bytes(), durable=False)
                 for source, relative in imports:
-                    (self.path / relative).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, self.path / relative)
+                    copy = self._file(*relative.parts)
+                    sf.make_dir(copy.parent)
+                    sf.write_bytes(copy, source.read_bytes(), durable=False)
         elif text is not None:
-            target.write_text(text, encoding="utf-8")
+            sf.write_text(target, text)
         self._program = None
 
     def save_config(self, config) -> None:
         if self.writer:
             dumped = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config)
-            (self.path / "config.json").write_text(json.dumps(dumped, indent=2), encoding="utf-8")
+            sf.write_json(self._file("config.json"), dumped, durable=False)
 
     def load_config_dict(self) -> dict:
-        data = read_json(self.path / "config.json")
+        data = read_json(self._file("config.json"))
         if not isinstance(data, dict):
             raise RunDirError(f"{self.path / 'config.json'}: not a JSON object")
         return data
@@ -265,8 +247,7 @@ class RunDir:
             return
         record = {k: _clean(v) for k, v in record.items()}
         record.setdefault("time", time.time())
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        sf.append_text(self._file("metrics.jsonl"), json.dumps(record) + "\n")
         tb = self._tensorboard()
         if tb is not None:
             step = int(record.get("epoch", 0))
@@ -286,19 +267,17 @@ class RunDir:
         return self._tb or None
 
     def metrics(self) -> list[dict]:
-        return read_jsonl(self.path / "metrics.jsonl")
+        return read_jsonl(self._file("metrics.jsonl"))
 
     def truncate_metrics_from(self, epoch: int) -> None:
         """Drop records of ``epoch`` and later: a resumed run re-logs the epochs it repeats."""
         if not self.writer:
             return
         records = self.metrics()
-        kept = [r for r in records if r.get("epoch", 0) < epoch and r.get("phase") != "final"]
+        kept = [r for r in records if _epoch(r) < epoch and r.get("phase") != "final"]
         if len(kept) == len(records):
             return
-        with open(self.path / "metrics.jsonl", "w", encoding="utf-8") as handle:
-            for record in kept:
-                handle.write(json.dumps(record) + "\n")
+        sf.write_text(self._file("metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in kept))
 
     # -- genotypes ------------------------------------------------------------------------
     def save_genotype(self, genotype: Genotype, epoch: int | None = None) -> None:
@@ -308,26 +287,25 @@ class RunDir:
         as_json = genotype_json(genotype)
         text = self._genotype_text(genotype)
         if epoch is None:
-            stem = self.path / "genotype"
+            stem = self._file("genotype")
         else:
-            stem = self.path / "genotypes" / f"epoch_{epoch:03d}"
-            with open(self.path / "genotypes.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"epoch": epoch, **as_json}) + "\n")
-        stem.with_suffix(".json").write_text(json.dumps(as_json, indent=1), encoding="utf-8")
+            stem = self._file("genotypes", f"epoch_{epoch:03d}")
+            sf.append_text(self._file("genotypes.jsonl"), json.dumps({"epoch": epoch, **as_json}) + "\n")
+        sf.write_json(stem.with_suffix(".json"), as_json, indent=1, durable=False)
         if text is not None:
-            stem.with_suffix(".geno").write_text(text, encoding="utf-8")
+            sf.write_text(stem.with_suffix(".geno"), text)
             if epoch is not None:
                 self._write_history_text()
         elif epoch is None:
             # No printer yet: keep the promised file name, holding the JSON form as a comment
             # block that a person can read (the front end cannot parse it back).
             body = "\n".join("# " + line for line in json.dumps(as_json, indent=1).splitlines())
-            stem.with_suffix(".geno").write_text(body + "\n", encoding="utf-8")
+            sf.write_text(stem.with_suffix(".geno"), body + "\n")
 
     def _genotype_text(self, genotype: Genotype) -> str | None:
         """Spec text that stands alone: with the run's spec copy, the definitions of it that
         the genotype needs travel in the file (a genotype of the user's own space reads back)."""
-        spec = self.path / "spec.geno"
+        spec = self._file("spec.geno")
         if not spec.exists():
             return genotype_text(genotype)
         if self._program is None:
@@ -343,9 +321,9 @@ class RunDir:
         written once, from the newest file."""
         prelude = ""
         bodies: list[str] = []
-        for path in sorted((self.path / "genotypes").glob("epoch_*.geno")):
+        for path in sorted(self._file("genotypes").glob("epoch_*.geno")):
             epoch = path.stem.split("_")[1]
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = sf.read_text(sf.check_inside(self.path, path)).splitlines()
             start = next((i for i, line in enumerate(lines) if line.startswith("genotype ")), len(lines))
             prelude = "\n".join(lines[:start]).strip()
             body = lines[start:]
@@ -354,21 +332,20 @@ class RunDir:
                 body[0] = body[0].replace(f"genotype {name}", f"genotype {name}_epoch_{epoch}", 1)
             bodies.append("\n".join(body).strip())
         text = prelude + "\n\n" + "\n\n".join(bodies) + "\n"
-        (self.path / "genotypes.geno").write_text(text, encoding="utf-8")
+        sf.write_text(self._file("genotypes.geno"), text)
 
     def genotype_history(self) -> list[dict]:
-        return read_jsonl(self.path / "genotypes.jsonl")
+        return read_jsonl(self._file("genotypes.jsonl"))
 
     def truncate_genotypes(self, keep_epochs_below: int) -> None:
-        if not self.writer or not (self.path / "genotypes.jsonl").exists():
+        if not self.writer or not os.path.lexists(self._file("genotypes.jsonl")):
             return
-        rows = [r for r in self.genotype_history() if r["epoch"] < keep_epochs_below]
-        with open(self.path / "genotypes.jsonl", "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
+        rows = [r for r in self.genotype_history() if _epoch(r) < keep_epochs_below]
+        sf.write_text(self._file("genotypes.jsonl"), "".join(json.dumps(r) + "\n" for r in rows))
         removed = False
-        for path in (self.path / "genotypes").glob("epoch_*"):
-            if int(path.stem.split("_")[1]) >= keep_epochs_below:
+        for path in self._file("genotypes").glob("epoch_*"):
+            number = path.stem.split("_")[1]
+            if not number.isdigit() or int(number) >= keep_epochs_below:
                 path.unlink()
                 removed = True
         if removed:
@@ -380,16 +357,12 @@ class RunDir:
         second search or resume of the same run fails early instead of interleaving writes."""
         if not self.writer or getattr(self, "_lock", None) is not None:
             return
-        import fcntl
-
-        handle = open(self.path / ".lock", "w")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise RunDirError(f"{self.path} is in use by another running process",
+            self._lock = take_lock(self._file(".lock"))
+        except LockHeld as held:
+            raise RunDirError(f"{self.path} is in use by another running process"
+                              + (f" ({held.pid})" if held.pid else ""),
                               hint="wait for it to finish, or stop it (Ctrl-C) and resume") from None
-        self._lock = handle
 
     def unlock(self) -> None:
         handle = getattr(self, "_lock", None)
@@ -400,7 +373,7 @@ class RunDir:
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / self.CHECKPOINT
+        return self._file(self.CHECKPOINT)
 
     def save_checkpoint(self, state: dict) -> None:
         if self.writer:
@@ -415,7 +388,11 @@ class RunDir:
         if not path.is_dir():
             raise RunDirError(f"{path}: no such run directory" if not path.exists() else f"{path}: not a directory",
                               hint=f"give the directory of a {what} run (the one its output named)")
-        missing = [name for name in needs if not (path / name).exists()]
+        for name in ("spec.geno", "config.json", "run.json", RunDir.CHECKPOINT, "metrics.jsonl", "genotypes.jsonl",
+                     "genotype.geno", "genotype.json", "genotypes.geno", "genotypes", ".lock", "item.json", "tb",
+                     "macro_run.json", "macro.json", "tournament.json"):
+            sf.inside(path, name)           # a symlink among them is refused before anything is read
+        missing = [name for name in needs if not sf.is_regular(path / name)]
         if missing:
             raise RunDirError(f"{path} is not a {what} run directory (no {' / '.join(missing)})")
         return cls(path)
@@ -437,14 +414,21 @@ class RunDir:
             return None
         if self.writer:
             remove_orphans(self.checkpoint_path)
-            read_jsonl(self.path / "metrics.jsonl", repair=True)
-            read_jsonl(self.path / "genotypes.jsonl", repair=True)
-        state = load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
-        info = read_json(self.path / RUN_FILE) if (self.path / RUN_FILE).exists() else {}
+            read_jsonl(self._file("metrics.jsonl"), repair=True)
+            read_jsonl(self._file("genotypes.jsonl"), repair=True)
+        if os.path.lexists(self.checkpoint_path):
+            state = load_checkpoint(self.checkpoint_path)
+        elif self.metrics():
+            raise RunDirError(f"{self.path} has no {self.CHECKPOINT}, but its metrics.jsonl holds the records of an "
+                              "earlier attempt: resuming would start at epoch 0 and append to them",
+                              hint="start the run again (a new run directory), or restore the checkpoint")
+        else:
+            state = None
+        info = read_json(self._file(RUN_FILE)) if os.path.lexists(self._file(RUN_FILE)) else {}
         recorded = info.get("fingerprint") if isinstance(info, dict) else None
         if recorded is None and state is not None and isinstance(state.get("config"), dict):
             recorded = {"config": state["config"]}
-        if not (self.path / "spec.geno").exists():
+        if not os.path.lexists(self._file("spec.geno")):
             self.save_spec(spec_path)
         current = self.fingerprint(config, identity)
         changes = fingerprint_changes(recorded, current) if recorded is not None else []
@@ -466,6 +450,11 @@ class RunDir:
         records of the epochs it will repeat; a state that does not fit is a clean error."""
         if state is None:
             return
+        total = getattr(runner, "total_epochs", None) or getattr(getattr(runner, "cfg", None), "epochs", None)
+        next_epoch = state.get("next_epoch")
+        if not isinstance(next_epoch, int) or isinstance(next_epoch, bool) or not 0 <= next_epoch <= (total or MAX_EPOCHS):
+            raise RunDirError(f"{self.checkpoint_path}: next_epoch {str(next_epoch)[:40]} is not an epoch of this run "
+                              f"(0 .. {total or MAX_EPOCHS})", hint="the checkpoint is damaged: start the run again")
         try:
             runner.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
@@ -477,36 +466,45 @@ class RunDir:
         self.truncate_genotypes(runner.next_epoch)
 
     def fingerprint(self, config, identity: Mapping[str, Any] | None = None) -> dict:
-        spec = self.path / "spec.geno"
+        spec = self._file("spec.geno")
         dumped = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config)
+        data = sf.read_bytes(spec, limit=MAX_FILE_BYTES, missing_ok=True)
         return {"config": dumped,
-                "spec_sha256": hashlib.sha256(spec.read_bytes()).hexdigest() if spec.exists() else None,
+                "spec_sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
                 **({"identity": dict(identity)} if identity else {})}
 
     def _record_fingerprint(self, config, identity, forced: list[str] | None = None) -> None:
         if not self.writer:
             return
-        info = _read_json_quiet(self.path / RUN_FILE)
+        info = _read_json_quiet(self._file(RUN_FILE))
         info.setdefault("name", self.path.name)
         info.setdefault("created", time.time())
         info["fingerprint"] = self.fingerprint(config, identity)
         if forced:
-            info.setdefault("forced", []).append({"time": time.time(), "changes": forced})
-        _write_json(self.path / RUN_FILE, info)
+            earlier = info.get("forced") if isinstance(info.get("forced"), list) else []
+            info["forced"] = earlier + [{"time": time.time(), "changes": forced}]
+        _write_json(self._file(RUN_FILE), info)
 
     def note_runtime(self, record: Mapping[str, Any]) -> None:
         """Append where and with how many threads this start (or resume) of the run computes
         to run.json's ``runtime`` list: the provenance of its speed, one entry per session."""
         if not self.writer:
             return
-        info = _read_json_quiet(self.path / RUN_FILE)
-        info.setdefault("runtime", []).append({"time": time.time(), **record})
-        _write_json(self.path / RUN_FILE, info)
+        info = _read_json_quiet(self._file(RUN_FILE))
+        runtime = info.get("runtime") if isinstance(info.get("runtime"), list) else []
+        info["runtime"] = runtime + [{"time": time.time(), **record}]
+        _write_json(self._file(RUN_FILE), info)
 
     def close(self) -> None:
         if self._tb:
             self._tb.close()
         self.unlock()
+
+
+def _epoch(record: Mapping[str, Any]) -> float:
+    """A record's epoch (0 when it has none); one that is not a number sorts after every epoch."""
+    value = record.get("epoch", 0)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.inf
 
 
 def _mismatch(exc: BaseException) -> str:

@@ -190,8 +190,10 @@ def training_inputs(source: str | Path | ir.Genotype | Any, spec: str | Path | P
     if spec_file is None and (run / "spec.geno").exists() and (run / "config.json").exists():
         # a search run directory: its spec copy and resolved config
         from genolang.runtime.runs.rundir import RunDir
+        from genolang.base.safe_files import received_spec
 
-        program = _load(run / "spec.geno")
+        received_spec(run, "genotype.geno")     # a run directory may come from anyone: no links
+        program = _load(received_spec(run, "spec.geno"))
         config = RunDir(run, writer=False).load_config()      # a torn config.json is a located error
         if experiment is not None:
             config = pick_experiment(program, experiment)[1]

@@ -19,22 +19,22 @@ INSTALL_HINT = ("install graphviz for `dot`: `apt-get install graphviz` (Debian/
 
 
 def _final_alpha(run: Path) -> dict | None:
-    """softmax(α) of a search run's last search epoch, from its metrics.jsonl."""
-    import json
+    """softmax(α) of a search run's last search epoch, from its metrics.jsonl (read through the
+    safe file layer: a run directory may come from anyone)."""
+    import os
 
-    path = run / "metrics.jsonl"
-    if not path.exists():
+    from genolang.runtime.report.text import check_alpha
+    from genolang.base.safe_files import inside, read_jsonl
+
+    path = inside(run, "metrics.jsonl")
+    if not os.path.lexists(path):
         raise ConfigError(f"{run} has no metrics.jsonl", hint="--run takes a search run directory")
     alpha = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for record in read_jsonl(path):
         alpha = record.get("alpha_softmax", alpha)
     if alpha is None:
         raise ConfigError(f"{path} holds no softmax(α) record", hint="--run takes a search run directory")
-    return alpha
+    return check_alpha(alpha, path)
 
 
 def dot_text(program, genotype: str | None, network: str | None, cells: list[str], alpha: dict | None) -> str:
@@ -86,8 +86,10 @@ def draw(
 
     file = spec_path(file)
     if file.is_dir():             # a run directory: its genotype, and its α by default
+        from genolang.base.safe_files import received_spec
+
         run = run or file
-        file = file / "genotype.geno"
+        file = received_spec(file, "genotype.geno")
     program = load(file)
     alpha = _final_alpha(run) if run is not None else None
     text = dot_text(program, genotype, network, list(cells or []), alpha)

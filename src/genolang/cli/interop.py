@@ -18,6 +18,10 @@ def _read(text: Optional[str], file: Optional[Path]) -> tuple[str, str]:
     if file is not None:
         if str(file) == "-":
             return sys.stdin.read(), "<stdin>"
+        from genolang.base.limits import MAX_FILE_BYTES
+
+        if file.exists() and (not file.is_file() or file.stat().st_size > MAX_FILE_BYTES):
+            raise UserError(f"{file} is not a plain file of at most {MAX_FILE_BYTES:,} bytes; not read")
         try:
             return file.read_text(encoding="utf-8"), str(file)
         except FileNotFoundError:

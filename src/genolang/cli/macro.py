@@ -56,8 +56,10 @@ def macro_search(
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})
-    if warmup_epochs is not None and warmup_epochs < 0:
-        raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be 0 or more")
+    from genolang.base.limits import MAX_EPOCHS
+
+    if warmup_epochs is not None and not 0 <= warmup_epochs <= MAX_EPOCHS:
+        raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be in 0 .. {MAX_EPOCHS}")
     if not (gamma_lr > 0 and gamma_lr < float("inf")):
         raise ConfigError(f"--gamma-lr {gamma_lr}: must be a positive, finite learning rate")
     try:

@@ -27,6 +27,7 @@ def report(
     sign, Welch and Mann-Whitney tests with n and bootstrap 95 % intervals. Needs matplotlib
     (pip install 'genolang[report]'); the table needs pip install 'genolang[bench]'."""
     from genolang.runtime.report.page import write_report
+    from genolang.base.safe_files import inside
 
-    page = write_report(list(dirs), out or dirs[0] / "report", title=title)
+    page = write_report(list(dirs), out or inside(dirs[0], "report"), title=title)
     typer.echo(str(page))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -32,6 +33,10 @@ def resolve_source(path: Path) -> Path:
     if newest != path:
         typer.echo(f"note: {path} -> {newest}, the newest run of `{path.name}`", err=True)
     found = newest / "genotype.geno"
+    if os.path.lexists(found):
+        from genolang.base.safe_files import received_spec
+
+        return received_spec(newest, "genotype.geno")    # a run directory may come from anyone: no links
     if not found.exists():
         raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run was interrupted, "
                           "diverged or is still running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
