@@ -38,7 +38,8 @@ def check_parts(a) -> None:
 
 
 def check_search_settings(a, search) -> None:
-    """Refuse parts the search's accelerator settings cannot run."""
+    """Refuse parts the search's accelerator and memory settings cannot run."""
+    check_memory(a, search)
     if search.cuda_graphs == "on":
         if a.relax != "softmax":
             raise ValueError(f"relax = {a.relax} samples its edge weights and (gumbel) picks each edge's op "
@@ -46,6 +47,14 @@ def check_search_settings(a, search) -> None:
         if a.update == "darts" and a.order == 2:
             raise ValueError("order = 2 perturbs the weights in place between its forwards and divides by a "
                              "norm; this step is not captured (set search.cuda_graphs = off)")
+
+
+def check_memory(a, search) -> None:
+    """Refuse parts whose nodes do not take ``search.memory = recompute``."""
+    if search.memory == "recompute" and (a.partial_channels > 1 or a.relax == "gumbel"):
+        part = "partial_channels" if a.partial_channels > 1 else "relax = gumbel"
+        raise ValueError(f"search.memory = recompute with {part}: those nodes keep few activations already "
+                         "and are not recomputed (set search.memory = plain)")
 
 
 def gumbel_tau(a, search_epoch: int, epochs: int) -> float:
