@@ -2,10 +2,9 @@
 
 ``relax = gumbel`` (GDAS, Dong & Yang 2019): per edge, ``p = softmax((log_softmax(α) + g) / τ)``
 with Gumbel noise ``g``; the forward weight is the one-hot of ``argmax p`` and the backward
-is ``p``'s (``one_hot - p.detach() + p``, straight through). Only the sampled op runs; the
-other ops' weights (zero in value) are added as scalars so that their α still get a gradient,
-as GDAS's cell does. A whole cell's rows are drawn at once, normal before reduce, and a draw
-with an infinite or NaN entry is drawn again, as there.
+is ``p``'s (``one_hot - p.detach() + p``, straight through). Only the sampled op runs
+(:meth:`~.supernet.MixedNode.sampled_mix`). A whole cell's rows are drawn at once, normal
+before reduce, and a draw with an infinite or NaN entry is drawn again, as there.
 
 ``relax = dirichlet`` (DrNAS, Chen et al. 2021): per edge, a reparameterised sample of
 ``Dir(elu(α) + 1)``, one edge at a time in the cell's row order; the KL to ``Dir(1)`` is an

@@ -119,8 +119,10 @@ class MixedNode(PartialMix, nn.ModuleDict):
         return out
 
     def sampled_mix(self, states: Sequence[torch.Tensor], sampled: Sampled) -> torch.Tensor:
-        """GDAS's edge: ``w[k] · o_k(x) + Σ_{j≠k} w[j]`` with k the sampled candidate; the
-        scalars are zero in value and carry the other candidates' gradients."""
+        """GDAS's edge, as its official code has it per cell kind: ``o_k(x) · w[k]`` with k
+        the sampled candidate (two-input, NASNet-style cells: ``search_model_gdas_nasnet``),
+        plus ``Σ_{j≠k} w[j]`` for one-input (NAS-Bench-201) cells (``search_model_gdas``),
+        scalars zero in value that hand each other candidate ``Σ ∂L/∂node`` as gradient."""
         w, chosen = sampled
         out = None
         for row, ((index, ops), columns) in enumerate(zip(self._plan, self._row_columns)):
@@ -131,8 +133,9 @@ class MixedNode(PartialMix, nn.ModuleDict):
                 y = op(x)
             else:              # a zero candidate: zeros of the edge's output shape
                 y = x.new_zeros(strided_shape(x, self._strides[row]))
-            rest = torch.cat([w[row, :k], w[row, k + 1:]]).sum()
-            term = w[row, k] * y + rest
+            term = y * w[row, k]
+            if self.reference == 0:     # a one-input cell
+                term = term + torch.cat([w[row, :k], w[row, k + 1:]]).sum()
             out = term if out is None else out + term
         return out
 

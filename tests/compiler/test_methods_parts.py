@@ -76,11 +76,27 @@ def test_gdas_forward_runs_exactly_the_sampled_op_of_each_edge(zero):
                 if labels[k] != "zero":
                     expected.append((i, node, src, labels[k]))
     assert sorted(ran) == sorted(expected)
-    # every α entry gets a gradient: the chosen op's through its output, the others' through
-    # their zero-valued weights added as scalars (GDAS's cell)
+    # every α entry gets a gradient: through the sampled op's weight p_k, which the softmax
+    # couples to the whole row (GDAS's NASNet cell)
     out.logits.sum().backward()
     for alpha in net.arch_parameters():
         assert alpha.grad is not None and (alpha.grad != 0).all()
+
+
+def test_gdas_one_input_cells_add_the_other_weights_as_scalars():
+    """NAS-Bench-201's GDAS cell: ``w[k]·o_k(x) + Σ_{j≠k} w[j]``, so each other candidate's
+    weight gets the sum of the node's output gradient."""
+    net = _net(relax="gumbel")
+    node = net.cells[0].n0
+    node.reference = 0                     # read as a one-input cell
+    x = [torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    w = F.one_hot(torch.tensor([3, 1]), len(candidate_ops(net.cell_specs["normal"], "n0"))).float().requires_grad_()
+    out = node(x, Sampled(w, [3, 1]))
+    upstream = torch.randn_like(out)
+    (out * upstream).sum().backward()
+    for row, k in ((0, 3), (1, 1)):
+        others = [j for j in range(w.shape[1]) if j != k]
+        torch.testing.assert_close(w.grad[row, others], upstream.sum().expand(len(others)))
 
 
 # ------------------------------------------------------------------------------ PC-DARTS
