@@ -62,7 +62,7 @@ def _run(cmd: list[str], cwd: Path, threads: int, out_flag: str) -> dict:
         return json.loads(out.read_text())
 
 
-# (preset, layout or memory) pairs a preset refuses (compiler/methods.py, runtime/methods.py)
+# (preset, layout or memory) pairs a preset refuses (compiler/lower/methods.py, runtime/search/methods.py)
 REFUSED = {("pcdarts", "cl"), ("pcdarts", "recompute"), ("gdas", "recompute")}
 
 

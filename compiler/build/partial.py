@@ -22,9 +22,9 @@ from typing import NamedTuple, Sequence
 import torch
 import torch.nn.functional as F
 
-from genolang.compiler.layers import strided_shape
-from genolang.compiler.shapes import CellPlan, EdgePlan
-from genolang.errors import CompileError
+from genolang.compiler.build.layers import strided_shape
+from genolang.compiler.passes.shapes import CellPlan, EdgePlan
+from genolang.base.errors import CompileError
 
 __all__ = ["PartialWeights", "channel_shuffle", "partial_row", "PartialMix"]
 

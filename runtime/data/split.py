@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 from .dataset import Dataset
 

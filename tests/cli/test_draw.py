@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genolang.cli import app
-from genolang.compiler.draw import alpha_colour
+from genolang.compiler.genotype.draw import alpha_colour
 
 ZOO = Path(__file__).resolve().parents[2] / "specs" / "zoo"
 runner = CliRunner()
@@ -79,7 +79,7 @@ def test_run_alpha_colours_the_edges(tmp_path):
 
 
 def test_unknown_format_is_a_user_error(tmp_path):
-    from genolang.errors import ConfigError
+    from genolang.base.errors import ConfigError
 
     result = runner.invoke(app, ["draw", str(ZOO / "darts_v2.geno"), "--out", str(tmp_path / "x.jpeg")])
     assert isinstance(result.exception, ConfigError)

@@ -16,11 +16,11 @@ from genolang.compiler.build import SearchNetwork
 from genolang.compiler.build.ops import candidate_ops
 from genolang.compiler.build.partial import PartialWeights, channel_shuffle
 from genolang.compiler.build.sampling import Sampled, dirichlet_kl, dirichlet_rows, gumbel_hard
-from genolang.compiler.experiment import NAME_DEFAULTS, ExperimentConfig
-from genolang.compiler.ir import Selection
-from genolang.compiler.lower import loads
-from genolang.errors import CompileError, UserError
-from genolang.runtime.regularizers import beta_decay_loss
+from genolang.compiler.lower.experiment import NAME_DEFAULTS, ExperimentConfig
+from genolang.compiler.lower.ir import Selection
+from genolang.compiler.lower.program import loads
+from genolang.base.errors import CompileError, UserError
+from genolang.runtime.search.regularizers import beta_decay_loss
 
 
 def _net(**kwargs) -> SearchNetwork:

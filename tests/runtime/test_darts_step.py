@@ -1,4 +1,4 @@
-"""DARTS's step (runtime/darts_step.py) against autograd: the second-order α gradient with
+"""DARTS's step (runtime/search/darts_step.py) against autograd: the second-order α gradient with
 its finite-difference Hessian-vector product equals the exact derivative of the unrolled
 validation loss (float64, a tiny smooth supernet), the weights and the BN buffers are left
 as DARTS leaves them, and each preset's search continues identically after a state-dict
@@ -20,9 +20,9 @@ from torch.func import functional_call
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
-from genolang.runtime.darts_step import DartsState, unrolled_alpha_grads  # noqa: E402
-from genolang.runtime.netlink import build_search_net  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.runtime.search.darts_step import DartsState, unrolled_alpha_grads  # noqa: E402
+from genolang.runtime.search.netlink import build_search_net  # noqa: E402
+from genolang.runtime.search.loop import CyclicSearch  # noqa: E402
 
 
 class SmoothSupernet(nn.Module):

@@ -19,24 +19,21 @@ Gradient clipping is switched off (a huge max norm) so that gradients compare ex
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass
 from types import SimpleNamespace
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.lower import loads  # noqa: E402
-from genolang.runtime.hierarchical import MacroSearch  # noqa: E402
-from genolang.runtime.losses import kd_loss  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.netlink import share_stem_heads  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.compiler.lower.program import loads
+from genolang.runtime.jobs.hierarchical import MacroSearch
+from genolang.runtime.search.losses import kd_loss
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.netlink import share_stem_heads
+from genolang.runtime.search.loop import CyclicSearch
 
 
 @dataclass(frozen=True)
@@ -255,7 +252,7 @@ def test_teacher_heads_are_trained_in_warmup():
 
 
 # ------------------------------------------------------------------------------ darts update
-# The one-shot presets run DARTS's step (runtime/darts_step.py): α on its validation loss plus
+# The one-shot presets run DARTS's step (runtime/search/darts_step.py): α on its validation loss plus
 # the preset's α regularisers, w_S on CE(train); no E. A sampled relaxation is recomputed from
 # the generator state its forward drew from. Second order: w_S's loss is checked here, α's
 # gradient against autograd's exact derivative in test_darts_step.py.
@@ -273,7 +270,7 @@ def _darts_searcher(case: str):
 
 @pytest.mark.parametrize("case", DARTS_PRESETS)
 def test_each_parameter_is_trained_by_its_own_loss_in_every_preset(case):
-    from genolang.runtime.regularizers import arch_regularizers
+    from genolang.runtime.search.regularizers import arch_regularizers
 
     searcher = _darts_searcher(case)
     S, algo = searcher.search_net, searcher.config.algorithm

@@ -19,14 +19,14 @@ def show(path: Path = typer.Argument(..., help="A .geno file, or a packaged spec
     """Show what a spec means: the IR (spaces with each op spelled out in primitives, cells as
     graphs with stable ids like `normal.n2`, networks slot by slot, genotypes), or the AST."""
     from genolang.api import load
-    from genolang.compiler.dump import dump_program
+    from genolang.compiler.lower.dump import dump_program
     from genolang.grammar import parse_file
 
     from genolang.specname import spec_path
 
     path = spec_path(path)
     if hash_:
-        from genolang.compiler.identity import hash_lines
+        from genolang.compiler.genotype.hash import hash_lines
 
         typer.echo("\n".join(hash_lines(load(path), only_local=not all_)))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,14 +11,14 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli.search import THREADS_HELP, add_options, check_device, common_overrides, given, use_threads
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 
 def resolve_source(path: Path) -> Path:
     """The genotype file ``path`` names. A run directory (or a run name that is no file, e.g.
     ``runs/digits``) means the newest run of that name (``digits``, ``digits-2``, ...), so the
     quick start's ``geno train runs/digits`` trains the search that just finished."""
-    from genolang.runtime.rundir import newest_run
+    from genolang.runtime.runs.rundir import newest_run
     from genolang.specname import spec_path
 
     path = spec_path(path)          # a packaged genotype name (zoo/darts_v2) when no such file exists
@@ -32,6 +33,10 @@ def resolve_source(path: Path) -> Path:
     if newest != path:
         typer.echo(f"note: {path} -> {newest}, the newest run of `{path.name}`", err=True)
     found = newest / "genotype.geno"
+    if os.path.lexists(found):
+        from genolang.base.safe_files import received_spec
+
+        return received_spec(newest, "genotype.geno")    # a run directory may come from anyone: no links
     if not found.exists():
         raise ConfigError(f"{newest} has no final genotype (genotype.geno): the run was interrupted, "
                           "diverged or is still running", hint=f"resume it with `geno search --resume {newest}`, or name an earlier "
@@ -86,13 +91,13 @@ def train(
     directory or run name (runs/digits) means the newest run of that name. A run whose loss or
     weights stop being finite stops with exit code 3."""
     labels: dict[str, str] = {}
-    thread_count = use_threads(threads, labels)
-    from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
+    thread_count = use_threads(threads)
+    from genolang.runtime.jobs.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
     check_device(device)
     if test_every < 0:
         raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
-    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels, threads=(threads, thread_count))
     add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
                                     "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
@@ -118,7 +123,7 @@ def evaluate(target: Path = typer.Argument(..., help="A retraining run directory
              threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP)) -> None:
     """Test the network of a retraining checkpoint; for a search run, show its final genotype."""
     use_threads(threads)
-    from genolang.runtime.evaluate import evaluate_run
+    from genolang.runtime.jobs.evaluate import evaluate_run
 
     metrics = evaluate_run(target, device=device)
     if "genotype" in metrics:
