@@ -122,12 +122,14 @@ def bench_search(args, program, device) -> dict:
     data = SearchData(torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)),
                       torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)))
     search_cfg = {"batch": n} | ({"memory": args.memory} if args.memory else {})
+    algorithm = {"name": args.algorithm} if args.algorithm else {"route": args.route}
     config = ExperimentConfig.model_validate({"search": search_cfg, "channels_last": args.channels_last,
-                                              "algorithm": {"route": args.route}})
+                                              "algorithm": algorithm})
     search = CyclicSearch(config, search_template=t_s, eval_template=t_e, cells=cells, data=data, device=device)
-    search.regenerate_eval_net(config.search.e_lr)
+    if search.update != "darts":      # the darts update has no evaluation network
+        search.regenerate_eval_net(config.search.e_lr)
+        search.eval_net.train()
     search.search_net.train()
-    search.eval_net.train()
     from genolang.runtime.runs.meter import Meter
     meter = Meter()
     d = search.data
@@ -135,7 +137,7 @@ def bench_search(args, program, device) -> dict:
     with PeakRSS() as rss:
         times = _time(step, args.steps, args.warmup, device)
     med = statistics.median(times)
-    print(f"search  cyclic step ({args.route}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
+    print(f"search  cyclic step ({args.algorithm or args.route}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
           f"median {med:.3f} s/step (min {min(times):.3f}), {n / med:.1f} img/s, "
           f"cpu {statistics.median(_time.cpu):.3f} s/step, peak RSS {rss.peak:.0f} MiB")
     result = {"step_s_median": med, "step_s": times, "cpu_s": _time.cpu, "memory": config.search.memory,
@@ -188,6 +190,7 @@ def main() -> None:
     parser.add_argument("--retrain-channels", type=int, default=None, help="retrain C (default: spec, 36)")
     parser.add_argument("--size", type=int, default=None, help="input resolution (default 32)")
     parser.add_argument("--route", default="icdarts")
+    parser.add_argument("--algorithm", default=None, help="a preset (darts, pcdarts, gdas, ...): its step instead")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)

@@ -4,6 +4,7 @@ RSS at each batch and memory layout, interleaved A/B, each configuration in a fr
     python bench/bench_step.py                      # b16 and b64, NCHW and channels-last, ~10 min
     python bench/bench_step.py --batches 2 --steps 1 --warmup 0 --ops         # ATen ops per step (any batch)
     python bench/bench_step.py --batches 4 --steps 2 --warmup 0 --threads 1   # a smoke run
+    python bench/bench_step.py --algorithms icdarts darts pcdarts gdas drnas beta_darts --memory plain
 
 The reference is the official CDARTS code timed by the refbench harness
 (``../shared/refbench``, with the Cream code beside it as its FETCH.md says), found at
@@ -17,7 +18,10 @@ process's ``ru_maxrss`` (the build included, on both sides). The order of the tw
 from one configuration (and repeat) to the next, so a slow phase of a shared machine hits
 both alike; the figures are medians over ``--repeats``. Each of our ``--memory`` modes
 (``plain``: every activation saved; ``recompute``: mixed nodes recomputed in the backward)
-is a row beside the same reference run.
+is a row beside the same reference run, and so is each method preset of ``--algorithms``
+(its own step: DARTS's for darts, pcdarts, gdas, drnas, beta_darts); a preset a setting
+refuses (partial channels in channels-last on CPU, recompute with partial channels or GDAS)
+is skipped with a note.
 
 Targets (``docs`` / performance.md): ≥ 2x the reference's img/s in the same layout, at ≤ ½
 its peak memory.
@@ -58,8 +62,13 @@ def _run(cmd: list[str], cwd: Path, threads: int, out_flag: str) -> dict:
         return json.loads(out.read_text())
 
 
-def ours(args, batch: int, channels_last: bool, memory: str) -> dict:
+# (preset, layout or memory) pairs a preset refuses (compiler/lower/methods.py, runtime/search/methods.py)
+REFUSED = {("pcdarts", "cl"), ("pcdarts", "recompute"), ("gdas", "recompute")}
+
+
+def ours(args, batch: int, channels_last: bool, memory: str, algorithm: str = "icdarts") -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "bench_runtime.py"), "--what", "search", "--batch", str(batch),
+           "--algorithm", algorithm,
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
            "--memory", memory, "--channels-last" if channels_last else "--no-channels-last"]
     r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads, "--json")
@@ -84,6 +93,9 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=["nchw", "cl"])
     parser.add_argument("--memory", nargs="+", choices=["plain", "recompute"], default=["plain", "recompute"],
                         help="our supernet's search.memory modes to run (each beside the same reference)")
+    parser.add_argument("--algorithms", nargs="+", default=["icdarts"],
+                        choices=["icdarts", "cdarts", "darts", "pcdarts", "gdas", "drnas", "beta_darts"],
+                        help="method presets whose step to time (each a row beside the same reference)")
     parser.add_argument("--steps", type=int, default=2, help="timed steps per process (median)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1, help="A/B repeats per configuration")
@@ -99,7 +111,7 @@ def main() -> None:
         print(f"reference: official CDARTS cyclic_step via {ref}")
     print(f"threads {args.threads}, {args.warmup} warm-up + {args.steps} timed steps per process, "
           f"{args.repeats} A/B repeat(s); img/s = batch / (s/step); peak RSS = ru_maxrss of the process")
-    header = f"{'batch':>5} {'layout':>6} {'ours':>9} | {'s/step':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} |" \
+    header = f"{'batch':>5} {'layout':>6} {'ours':>20} | {'s/step':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} |" \
              f" {'ref s':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} | {'speed':>6} {'memory':>6}"
     print(header)
     turn = 0
@@ -109,19 +121,23 @@ def main() -> None:
             cl = LAYOUTS[layout]
             # one reference run per repeat, beside every memory mode of ours; the order
             # reverses from one repeat (and configuration) to the next
-            mine: dict[str, list[dict]] = {m: [] for m in args.memory}
+            rows_here = [(a, m) for a in args.algorithms for m in args.memory
+                         if (a, layout) not in REFUSED and (a, m) not in REFUSED]
+            for a, m in ((a, m) for a in args.algorithms for m in args.memory if (a, m) not in rows_here):
+                print(f"{batch:>5} {layout:>6} {a + ' ' + m:>20} | refused by the preset's settings")
+            mine: dict[tuple, list[dict]] = {row: [] for row in rows_here}
             theirs: list[dict] = []
             for _ in range(args.repeats):
-                jobs = [lambda m=m: mine[m].append(ours(args, batch, cl, m)) for m in args.memory]
+                jobs = [lambda r=r: mine[r].append(ours(args, batch, cl, r[1], r[0])) for r in rows_here]
                 if ref is not None:
                     jobs.append(lambda: theirs.append(reference(args, ref, batch, cl)))
                 for job in (jobs if turn % 2 == 0 else jobs[::-1]):
                     job()
                 turn += 1
             b = _median(theirs) if theirs else None
-            for memory in args.memory:
-                a = _median(mine[memory])
-                line = f"{batch:>5} {layout:>6} {memory:>9} | {a['s']:>7.3f} {batch / a['s']:>6.1f} " \
+            for (algorithm, memory) in rows_here:
+                a = _median(mine[(algorithm, memory)])
+                line = f"{batch:>5} {layout:>6} {algorithm + ' ' + memory:>20} | {a['s']:>7.3f} {batch / a['s']:>6.1f} " \
                        f"{a['rss']:>8.0f} {a['ops'] or '-':>6} |"
                 if b is not None:
                     speed, mem = b["s"] / a["s"], a["rss"] / b["rss"]

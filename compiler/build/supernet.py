@@ -32,7 +32,9 @@ from torch import nn
 
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
 from genolang.compiler.build.ops import candidate_ops
+from genolang.compiler.build.partial import PartialMix, PartialWeights, partial_row
 from genolang.compiler.build.recompute import recomputed
+from genolang.compiler.build.sampling import RELAXATIONS, Sampled, dirichlet_rows, gumbel_hard
 from genolang.compiler.lower.ir import CellSpec, Genotype, NetworkTemplate
 from genolang.compiler.build.layers import RandomOp, strided_shape
 from genolang.compiler.passes.shapes import CellPlan, EdgePlan, plan_network
@@ -59,26 +61,31 @@ def relax(cell: CellSpec, alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
 
 
-class MixedNode(nn.ModuleDict):
+class MixedNode(PartialMix, nn.ModuleDict):
     """``Σ_{i,o} w[i, o] · o(x_i)`` over every (predecessor, candidate) pair of a node.
 
     Work skipped or shared: ``zero`` ops are never run (they add nothing), and a ReLU that
     starts several ops of one predecessor is computed once. With ``memory="recompute"`` the
     candidates' activations are not kept for the backward but recomputed in it
-    (:mod:`.recompute`).
+    (:mod:`.recompute`). Given :class:`~.sampling.Sampled` weights (GDAS) a node runs one
+    candidate per edge; with ``partial > 1`` its candidates see 1/K of the channels
+    (:mod:`.partial`, PC-DARTS).
     """
 
     def __init__(self, row: CellPlan, node: str, edges: Sequence[EdgePlan], state_index: dict[str, int],
-                 affine: bool, memory: str = "plain"):
-        super().__init__(build_node_edges(row, edges, affine))
+                 affine: bool, memory: str = "plain", partial: int = 1):
+        super().__init__(build_node_edges(partial_row(row, partial) if partial > 1 else row, edges, affine))
         cell = row.cell
         labels = [label for label, _ in candidate_ops(cell, node)]
         self._plan = []
+        self._row_columns = []   # per predecessor, the row's column of each kept candidate
         columns = []          # the flat weight index of every term, in run order
         for row_index, src in enumerate(cell.predecessors(node)):
             kept = [(label, op) for label, op in self[src].items() if not op.zero]
+            self._row_columns.append([labels.index(label) for label, _ in kept])
             columns += [row_index * len(labels) + labels.index(label) for label, _ in kept]
             self._plan.append((state_index[src], [op for _, op in kept]))
+        self.setup_partial(partial, cell.predecessors(node), edges, labels)
         self._all_columns = columns == list(range(len(cell.predecessors(node)) * len(labels)))
         self.register_buffer("_columns", torch.tensor(columns, dtype=torch.long), persistent=False)
         self.stride = 2 if row.reduction else 1
@@ -111,7 +118,32 @@ class MixedNode(nn.ModuleDict):
                 k += 1
         return out
 
-    def forward(self, states: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    def sampled_mix(self, states: Sequence[torch.Tensor], sampled: Sampled) -> torch.Tensor:
+        """GDAS's edge, as its official code has it per cell kind: ``o_k(x) · w[k]`` with k
+        the sampled candidate (two-input, NASNet-style cells: ``search_model_gdas_nasnet``),
+        plus ``Σ_{j≠k} w[j]`` for one-input (NAS-Bench-201) cells (``search_model_gdas``),
+        scalars zero in value that hand each other candidate ``Σ ∂L/∂node`` as gradient."""
+        w, chosen = sampled
+        out = None
+        for row, ((index, ops), columns) in enumerate(zip(self._plan, self._row_columns)):
+            k = chosen[row]
+            x = states[index]
+            if k in columns:
+                op = ops[columns.index(k)]
+                y = op(x)
+            else:              # a zero candidate: zeros of the edge's output shape
+                y = x.new_zeros(strided_shape(x, self._strides[row]))
+            term = y * w[row, k]
+            if self.reference == 0:     # a one-input cell
+                term = term + torch.cat([w[row, :k], w[row, k + 1:]]).sum()
+            out = term if out is None else out + term
+        return out
+
+    def forward(self, states: list[torch.Tensor], weights) -> torch.Tensor:
+        if isinstance(weights, Sampled):
+            return self.sampled_mix(states, weights)
+        if isinstance(weights, PartialWeights):
+            return self.partial_mix(states, weights)
         if not len(self._columns):        # only zero ops: zeros of the node's shape
             x = states[self.reference]
             return x.new_zeros(strided_shape(x, self.stride))
@@ -134,7 +166,10 @@ class SearchNetwork(CellNetwork):
 
     def __init__(self, template: NetworkTemplate, cells: Mapping[str, CellSpec], *,
                  generator: torch.Generator | None = None, affine: bool = False,
-                 trainable_ensemble: bool = False, edge_weights: str = "none", memory: str = "plain"):
+                 trainable_ensemble: bool = False, edge_weights: str = "none", memory: str = "plain",
+                 relax: str = "softmax", partial_channels: int = 1):
+        if relax not in RELAXATIONS:
+            raise CompileError(f"relax must be one of {', '.join(RELAXATIONS)}, got {relax!r}")
         if edge_weights not in EDGE_WEIGHTS:
             raise CompileError(f"edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weights!r}")
         if memory not in MEMORY_MODES:
@@ -143,10 +178,14 @@ class SearchNetwork(CellNetwork):
             if not isinstance(cell, CellSpec):
                 raise CompileError(f"cell `{key}` is a discrete cell; a search network needs search cells",
                                    getattr(cell, "span", None))
+            if relax != "softmax" and cell.select.node_softmax:
+                raise CompileError(f"relax = {relax} samples each edge's weights, but cell `{cell.name}` weighs a "
+                                   "node's candidates together (one softmax per node)", cell.span,
+                                   hint="use a darts selection (`select darts top k`) or relax = softmax")
         plan = plan_network(template, cells)
 
         def node_builder(row, node, edges, state_index):
-            return MixedNode(row, node, edges, state_index, affine, memory)
+            return MixedNode(row, node, edges, state_index, affine, memory, partial_channels)
 
         super().__init__(plan, node_builder, affine=affine, trainable_ensemble=trainable_ensemble)
         self.cell_specs: dict[str, CellSpec] = {}
@@ -158,6 +197,9 @@ class SearchNetwork(CellNetwork):
             self.alphas[_param_key(key)] = nn.ParameterDict({
                 node: nn.Parameter(1e-3 * torch.randn(alpha_shape(cell, node), generator=generator))
                 for node in cell.nodes})
+        self.relaxation = relax
+        self.partial_channels = partial_channels
+        self.tau = 1.0        # GDAS's temperature, set by the search at every epoch
         # β after α, so that α's initial values do not depend on the edge weighting.
         self.edge_weighting = edge_weights
         self.betas = nn.ModuleDict()
@@ -202,6 +244,46 @@ class SearchNetwork(CellNetwork):
             # a node's weights sum to 1 per edge (darts) or per node (idarts); β rescales rows
         return out
 
+    def forward_weights(self) -> dict[str, dict[str, object]]:
+        """What the mixed nodes of one forward get: the relaxed weights (softmax, β-scaled),
+        a fresh sample of them (``gumbel``: :class:`Sampled`; ``dirichlet``), and with
+        partial channels the weights and β apart (:class:`PartialWeights`)."""
+        out = {}
+        for key, cell in self.cell_specs.items():
+            alphas = self.alpha(key)
+            chosen = {}
+            if self.relaxation == "gumbel":
+                weights, chosen = self._gumbel(alphas)
+            elif self.relaxation == "dirichlet":
+                weights = {node: dirichlet_rows(alpha) for node, alpha in alphas.items()}
+            else:
+                weights = {node: relax(cell, alpha) for node, alpha in alphas.items()}
+            out[key] = {}
+            for node, w in weights.items():
+                edge = self.edge_weight(key, node)
+                if self.partial_channels > 1:
+                    out[key][node] = PartialWeights(w, edge)
+                    continue
+                w = w if edge is None else w * edge[:, None]
+                out[key][node] = Sampled(w, chosen[node]) if chosen else w
+        return out
+
+    def _gumbel(self, alphas: Mapping[str, torch.Tensor]):
+        """One draw for all the rows of a cell (GDAS draws a cell's α matrix at once)."""
+        nodes = list(alphas)
+        widths = {a.shape[1] for a in alphas.values()}
+        groups = [nodes] if len(widths) == 1 else [[n] for n in nodes]
+        weights, chosen = {}, {}
+        for group in groups:
+            hard, index = gumbel_hard(torch.cat([alphas[n] for n in group]), self.tau)
+            index = index.tolist()      # the ops to run are chosen on the host
+            start = 0
+            for n in group:
+                rows = alphas[n].shape[0]
+                weights[n], chosen[n] = hard[start:start + rows], index[start:start + rows]
+                start += rows
+        return weights, chosen
+
     def hard_weights(self, genotype: Genotype) -> dict[str, dict[str, torch.Tensor]]:
         """0/1 weights selecting exactly the edges of ``genotype`` (see the module docstring)."""
         out = {}
@@ -242,14 +324,16 @@ class SearchNetwork(CellNetwork):
     # ------------------------------------------------------------------ forward
 
     def cell_weights(self, arch_weights: ArchWeights | None = None) -> list:
-        weights = self.relaxed_weights() if arch_weights is None else arch_weights
+        weights = self.forward_weights() if arch_weights is None else arch_weights
+        device = self.ensemble_logits.device
         per_cell = []
         for row in self.plan.cells:
             if row.cell is None:
                 per_cell.append(None)
                 continue
             w = weights[row.key]
-            per_cell.append([w[node].to(self.ensemble_logits.device) for node in row.cell.nodes])
+            per_cell.append([w[node].to(device) if isinstance(w[node], torch.Tensor) else w[node]
+                             for node in row.cell.nodes])
         return per_cell
 
     def forward(self, x: torch.Tensor, arch_weights: ArchWeights | None = None):

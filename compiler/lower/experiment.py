@@ -13,14 +13,14 @@ import math
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from genolang.base.limits import (MAX_BATCH, MAX_DATA_SIZE, MAX_EPOCHS, MAX_POOL_OPS, MAX_RESOLUTION, MAX_STEPS,
                              MAX_THREADS, MAX_TIERS)
 
 __all__ = [
     "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
-    "TournamentConfig", "ExperimentConfig", "ROUTES", "LATENCY_TABLE", "NAME_DEFAULTS", "AUGMENTED_KINDS",
+    "TournamentConfig", "ExperimentConfig", "ROUTES", "ALGORITHMS", "PART_KEYS", "LATENCY_TABLE", "NAME_DEFAULTS", "AUGMENTED_KINDS",
 ]
 
 
@@ -153,12 +153,25 @@ LATENCY_TABLE: dict[str, float] = {
 # Settings whose default depends on ``algorithm.name``: the CDARTS baseline is Cream's code
 # (icdarts-spec §1.1, §1.4), ICDARTS keeps w_E independent of S (docs/fidelity.md). Each is an
 # explicit setting, written resolved into the run's config.json; the routes never touch them.
+# The one-shot baselines are presets of parts (docs/methods.md): an update scheme, edge
+# weights from α (``relax``), partial channels and α regularisers.
+_DARTS = {"update": "darts", "share_stem_heads": False, "edge_weights": "none", "head_ce": 0.0,
+          "reset_optimizers": "eval"}
 NAME_DEFAULTS: dict[str, dict[str, object]] = {
-    "icdarts": {"share_stem_heads": False, "edge_weights": "none", "head_ce": 0.4,
+    "icdarts": {"update": "icdarts", "share_stem_heads": False, "edge_weights": "none", "head_ce": 0.4,
                 "reset_optimizers": "eval"},
-    "cdarts": {"share_stem_heads": True, "edge_weights": "fixed", "head_ce": 0.0,
+    "cdarts": {"update": "cdarts", "share_stem_heads": True, "edge_weights": "fixed", "head_ce": 0.0,
                "reset_optimizers": "all"},
+    "darts": {**_DARTS, "order": 2},
+    "pcdarts": {**_DARTS, "partial_channels": 4, "edge_weights": "learnable"},
+    "gdas": {**_DARTS, "relax": "gumbel", "alpha_step": "last"},
+    "drnas": {**_DARTS, "relax": "dirichlet", "kl_weight": 1e-3},
+    "beta_darts": {**_DARTS, "beta_decay": 0.5},
 }
+ALGORITHMS = tuple(NAME_DEFAULTS)
+# The parts each name sets (beyond the shared defaults above): what a run's first line shows.
+PART_KEYS = ("update", "order", "alpha_step", "relax", "tau_max", "tau_min", "kl_weight", "partial_channels",
+             "edge_weights", "beta_decay", "latency_delta")
 
 
 class AlgorithmConfig(_Frozen):
@@ -175,7 +188,25 @@ class AlgorithmConfig(_Frozen):
     of the route, so an ablation chain changes only what its specs say.
     """
 
-    name: Literal["icdarts", "cdarts"] = "icdarts"
+    name: Literal["icdarts", "cdarts", "darts", "pcdarts", "gdas", "drnas", "beta_darts"] = "icdarts"
+    # Parts (docs/methods.md). update: the step (DARTS's bilevel α/w step, Algorithm 1, Cream's);
+    # order: DARTS's α gradient (1: at the current w; 2: unrolled w' with the finite-difference
+    # Hessian-vector product); alpha_step: α before the w step (DARTS) or after it (GDAS).
+    update: Literal["icdarts", "cdarts", "darts"] = "icdarts"
+    order: Literal[1, 2] = 1
+    alpha_step: Literal["first", "last"] = "first"
+    # relax: α -> edge weights. softmax; gumbel (GDAS: hard one-hot forward running the sampled
+    # op only, straight-through gradient, τ linear from tau_max to tau_min over the search);
+    # dirichlet (DrNAS: reparameterised samples of Dir(elu(α)+1), KL to Dir(1) times kl_weight).
+    relax: Literal["softmax", "gumbel", "dirichlet"] = "softmax"
+    tau_max: float = Field(default=10.0, gt=0)
+    tau_min: float = Field(default=0.1, gt=0)
+    kl_weight: float = Field(default=0.0, ge=0)
+    # PC-DARTS: 1/K of each edge's channels through the candidates, the rest bypassing them,
+    # then a channel shuffle (1 = off).
+    partial_channels: int = Field(default=1, ge=1)
+    # β-DARTS: + λ_k · mean over edges of logsumexp(α_edge), λ_k = beta_decay · search epoch.
+    beta_decay: float = Field(default=0.0, ge=0)
     route: Literal["icdarts", "cdarts", "A1", "A2", "B1", "B2"] | None = None
     T: float = Field(default=2.0, gt=0)
     lam: float = Field(default=1.0, ge=0)
@@ -211,29 +242,36 @@ class AlgorithmConfig(_Frozen):
             return data
         data = dict(data)
         name = data.get("name", "icdarts")
-        if name == "cdarts" and data.get("route") not in (None, "cdarts"):
-            raise ValueError(f"algorithm `cdarts` is Cream's step and has no route {data['route']}; "
+        if name not in NAME_DEFAULTS:
+            return data     # the Literal check reports the bad name
+        update = data.get("update", NAME_DEFAULTS[name]["update"])
+        if update != "icdarts" and data.get("route") not in (None, update):
+            raise ValueError(f"algorithm `{name}` runs the {update} update, which has no route {data['route']}; "
                              "for an ablation route use name = icdarts with route = ...")
-        route = data.get("route") or name
-        preset = ROUTES.get(route)
-        if preset is None:
-            return data     # the Literal check reports the bad route
-        for key, value in preset.items():
+        route = data.get("route") or (name if update == "icdarts" else update)
+        for key, value in ROUTES.get(route, {}).items():
             if key in data and data[key] != value and data.get("route") is not None:
                 raise ValueError(f"`{key}` = {data[key]!r} contradicts route {route} ({key} = {value!r})")
             data.setdefault(key, value)
-        for key, value in NAME_DEFAULTS.get(name, {}).items():
+        for key, value in NAME_DEFAULTS[name].items():
             data.setdefault(key, value)
         return data
 
     @model_validator(mode="after")
     def _check_cdarts(self) -> "AlgorithmConfig":
-        if self.name == "cdarts" and (self.ws_kd, self.we_kd, self.we_split) != (False, True, "val"):
+        if self.update == "cdarts" and (self.ws_kd, self.we_kd, self.we_split) != (False, True, "val"):
             raise ValueError("algorithm `cdarts` fixes ws_kd = false, we_kd = true, we_split = val "
                              "(Cream's step); use name = icdarts to change them")
-        if self.name == "cdarts" and self.lam == 0:
+        if self.update == "cdarts" and self.lam == 0:
             raise ValueError("algorithm `cdarts` divides its CE terms by λ (Cream): lam must be > 0")
+        from genolang.compiler.lower.methods import check_parts
+
+        check_parts(self)
         return self
+
+    def parts_line(self) -> str:
+        """The parts this algorithm resolves to, as ``key=value`` (the run's first line)."""
+        return " ".join(f"{key}={getattr(self, key)}" for key in PART_KEYS)
 
 
 class RetrainConfig(_Frozen):
@@ -302,6 +340,17 @@ class ExperimentConfig(_Frozen):
     # count the run used. Resuming with another count is allowed (rundir.SAFE_TO_CHANGE).
     threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
 
+    @field_validator("algorithm")
+    @classmethod
+    def _check_accelerator_parts(cls, algorithm: AlgorithmConfig, info: ValidationInfo) -> AlgorithmConfig:
+        """Parts the accelerator settings cannot run (located at the algorithm block)."""
+        from genolang.compiler.lower.methods import check_search_settings
+
+        search = info.data.get("search")
+        if search is not None:
+            check_search_settings(algorithm, search)
+        return algorithm
+
     @model_validator(mode="before")
     @classmethod
     def _resolve_augment(cls, data: Any) -> Any:
@@ -340,7 +389,8 @@ class ExperimentConfig(_Frozen):
                     node.pop(derived, None)
                 if leaf == "name":   # name defaults follow the name, unless set to something else
                     old = NAME_DEFAULTS.get(node.get("name", "icdarts"), {})
-                    for key, default in old.items():
+                    for key in {k for defaults in NAME_DEFAULTS.values() for k in defaults}:
+                        default = old.get(key, AlgorithmConfig.model_fields[key].default)
                         if node.get(key) == default:
                             node.pop(key, None)
             if parents == ["data"] and leaf == "kind" and isinstance(data.get("search"), dict):

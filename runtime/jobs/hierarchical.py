@@ -92,6 +92,7 @@ class MacroSearch(CyclicLoop):
         # The macro networks run in the contiguous layout (as before the loops were one).
         self._setup(config, data, run_dir, progress, device, channels_last=False)
         self.cream = False             # Algorithm 4 is ICDARTS's step, whatever the micro phase ran
+        self.update = "icdarts"
         self.macro = macro
         self.template = template
         self.micro = genotype

@@ -59,9 +59,12 @@ from genolang.compiler.genotype.genotext import genotype_json, genotype_summary
 from genolang.runtime.search.latency import expected_latency
 from genolang.runtime.search.losses import Route, cream_objective, net_ce, objectives
 from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.darts_step import DartsState, darts_step
+from genolang.runtime.search.methods import begin_search_epoch, partial_layout
+from genolang.runtime.search.regularizers import arch_regularizers
 from genolang.runtime.search.bn_calibration import accuracy, calibration_batches, recalibrated_bn
 from genolang.runtime.search.netlink import (
-    alpha_layout, build_eval_net, build_search_net, regularizer_loss, share_stem_heads,
+    alpha_layout, build_eval_net, build_search_net, share_stem_heads,
 )
 from genolang.runtime.search.graphed_step import GraphedStep, check_step_options
 from genolang.runtime.search.precision import with_precision
@@ -216,7 +219,9 @@ class CyclicLoop(ABC):
         self.run_dir = run_dir
         self.total_epochs = self.search_cfg.pretrain_epochs + self.search_cfg.epochs
         self.progress = progress or Progress(self.total_epochs, enabled=False)
-        self.cream = self.algo.name == "cdarts"
+        self.cream = self.algo.update == "cdarts"
+        self.update = self.algo.update      # darts: no E (runtime/search/darts_step.py)
+        self.current_search_epoch = 0
         self.threads: RunThreads | None = None     # set by the runner (run_search, run_macro_search)
         seed_everything(config.seed)
 
@@ -413,7 +418,9 @@ class CyclicLoop(ABC):
     def cyclic_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter,
                     regular_weight: float = 0.0) -> None:
         """One architecture step, one w_S step and one w_E step (Algorithm 1 or the route;
-        with ``name = cdarts``, Cream's step)."""
+        with ``name = cdarts``, Cream's step; with ``update = darts``, DARTS's)."""
+        if self.update == "darts":
+            return darts_step(self._darts_state(meter, regular_weight), x_t, y_t, x_v, y_v, meter)
         if self.cream:
             return self.cream_step(x_t, y_t, x_v, y_v, meter, regular_weight)
         S, E, route = self._net(self.search_net), self._net(self.eval_net), self.route
@@ -486,6 +493,12 @@ class CyclicLoop(ABC):
             meter.add("loss_E", obj_t.w_eval)
             meter.add_correct("acc_E", e_t.logits, y_t)
 
+    def _darts_state(self, meter: Meter, regular_weight: float) -> DartsState:
+        a = self.algo
+        return DartsState(self._net(self.search_net), self.search_net, self.arch, self.w_search, self.opt_arch,
+                          self.opt_w, self.search_cfg.grad_clip, a.order, a.alpha_step == "last",
+                          lambda: self._arch_penalty(meter, regular_weight))
+
     def cream_step(self, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor, meter: Meter,
                    regular_weight: float = 0.0) -> None:
         """The joint step of the official CDARTS code (``search_function.search``), with its
@@ -522,7 +535,8 @@ class CyclicLoop(ABC):
         steps = self._limit(min(len(train), len(val)))
         weight = self._regular_weight(search_epoch)
         self.search_net.train()
-        self.eval_net.train()
+        if self.eval_net is not None:
+            self.eval_net.train()
         # a graph per epoch: E, its optimiser, the learning rates and the regulariser's
         # weight are new each epoch, and a graph bakes in addresses and Python numbers
         step = (GraphedStep(lambda *batch: self.cyclic_step(*batch, weight)) if self.graphs
@@ -589,7 +603,7 @@ class CyclicLoop(ABC):
                 f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
                 f"kd={a.kd_reduction} kd_mask={a.kd_mask} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
                 f"reset_optimizers={a.reset_optimizers} augment={s.augment} "
-                f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}")
+                f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}; parts: {a.parts_line()}")
 
     def run_epochs(self) -> Genotype:
         s = self.search_cfg
@@ -609,16 +623,22 @@ class CyclicLoop(ABC):
             else:
                 k = epoch - s.pretrain_epochs
                 lr_w, lr_e = self._set_lrs(k)
-                self.regenerate_eval_net(lr_e)
-                record = {"phase": self.phase, "epoch": epoch, "search_epoch": k, "lr_w": lr_w, "lr_e": lr_e,
-                          **self._regenerated()}
-                record.update(self.warmup_eval(epoch))
+                begin_search_epoch(self, k)
+                uses_eval = self.update != "darts"
+                if uses_eval:
+                    self.regenerate_eval_net(lr_e)
+                record = {"phase": self.phase, "epoch": epoch, "search_epoch": k, "lr_w": lr_w,
+                          **({"lr_e": lr_e, **self._regenerated()} if uses_eval else {})}
+                if uses_eval:
+                    record.update(self.warmup_eval(epoch))
                 record.update(self.search_epoch(epoch, k))
-                if self.algo.inherit_eval_weights:
+                if uses_eval and self.algo.inherit_eval_weights:
                     self.pool.store_from(self.eval_net)
                 if s.test_every and ((k + 1) % s.test_every == 0 or k + 1 == s.epochs):
-                    record["acc_E_test"] = self.test_accuracy(self.eval_net)
-                    if s.test_search_net:
+                    if uses_eval:
+                        record["acc_E_test"] = self.test_accuracy(self.eval_net)
+                    # S is the only network of the darts update: tested whatever test_search_net says
+                    if s.test_search_net or not uses_eval:
                         record["acc_S_test"] = self.test_accuracy(self.search_net)
                 extra, genotype = self._epoch_result(k)
                 record.update(extra)
@@ -663,15 +683,16 @@ class CyclicSearch(CyclicLoop):
                  eval_template: NetworkTemplate, cells: Mapping[str, CellSpec], data: SearchData,
                  run_dir: RunDir | None = None, progress: Progress | None = None,
                  device: torch.device | str | None = None):
-        self._setup(config, data, run_dir, progress, device, config.channels_last)
+        self._setup(config, data, run_dir, progress, device, partial_layout(config, device))
         self.route = Route.from_config(config.algorithm)
         self.search_template = search_template
         self.eval_template = eval_template
         self.cells = dict(cells)
         # α is initialised from its own generator (CPU: same α on every device)
         self.generators = {"alpha_init": torch.Generator().manual_seed(derive_seed(config.seed, 1))}
-        self.search_net = self._to_device(build_search_net(search_template, self.cells, self.generators["alpha_init"],
-                                                           edge_weights=self.algo.edge_weights, memory=config.search.memory))
+        self.search_net = self._to_device(build_search_net(
+            search_template, self.cells, self.generators["alpha_init"], edge_weights=self.algo.edge_weights,
+            memory=config.search.memory, relax=self.algo.relax, partial_channels=self.algo.partial_channels))
         broadcast_module(self.search_net)          # every rank starts from rank 0's weights and α
         self.alpha_layout = alpha_layout(self.search_net, search_template, self.cells)
         if self.algo.latency_delta > 0:
@@ -702,16 +723,7 @@ class CyclicSearch(CyclicLoop):
         return build_eval_net(self.eval_template, genotype, phase="eval", affine=self.search_cfg.eval_affine)
 
     def _arch_penalty(self, meter: Meter, regular_weight: float) -> Tensor | None:
-        extra = None
-        if self.algo.latency_delta > 0:
-            penalty = self.latency_penalty()
-            meter.add("latency_P", penalty)
-            if self.algo.latency_mode == "alpha":
-                extra = self.algo.latency_delta * penalty
-        if regular_weight > 0:
-            term = regular_weight * regularizer_loss(self.alpha_layout())
-            extra = term if extra is None else extra + term
-        return extra
+        return arch_regularizers(self, meter, regular_weight)
 
     def alpha_softmax(self) -> dict:
         """The relaxed weights (softmax(α), scaled by softmax(β) where edges are weighted) of
@@ -755,6 +767,8 @@ class CyclicSearch(CyclicLoop):
                   f"ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split} warmup={a.warmup_split} " \
                   f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} " \
                   f"head_ce={a.head_ce:g} delta={a.latency_delta:g}"
+        if a.update == "darts":
+            options += f" {a.parts_line()}"
         name = self.config.name or "found"
         spaces = {cell.space_of(node).name for cell in self.cells.values() for node in cell.nodes}
         space = self.config.templates.space or genotype.space or "+".join(sorted(spaces))

@@ -20,10 +20,11 @@ __all__ = ["build_search_net", "build_eval_net", "share_stem_heads", "alpha_layo
 
 def build_search_net(template: NetworkTemplate, cells: Mapping[str, CellSpec],
                      generator: torch.Generator | None = None, edge_weights: str = "none",
-                     memory: str = "plain") -> nn.Module:
+                     memory: str = "plain", relax: str = "softmax", partial_channels: int = 1) -> nn.Module:
     from genolang.compiler.build import SearchNetwork
 
-    return SearchNetwork(template, cells, generator=generator, edge_weights=edge_weights, memory=memory)
+    return SearchNetwork(template, cells, generator=generator, edge_weights=edge_weights, memory=memory,
+                         relax=relax, partial_channels=partial_channels)
 
 
 def build_eval_net(template: NetworkTemplate, genotype: Genotype, *, phase: str, affine: bool) -> nn.Module:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -248,3 +249,94 @@ def test_teacher_heads_are_trained_in_warmup():
     searcher.warmup_eval(0)
     after = list(searcher.eval_net.distill_heads.parameters())
     assert heads and all(not torch.equal(a, b) for a, b in zip(heads, after))
+
+
+# ------------------------------------------------------------------------------ darts update
+# The one-shot presets run DARTS's step (runtime/search/darts_step.py): α on its validation loss plus
+# the preset's α regularisers, w_S on CE(train); no E. A sampled relaxation is recomputed from
+# the generator state its forward drew from. Second order: w_S's loss is checked here, α's
+# gradient against autograd's exact derivative in test_darts_step.py.
+DARTS_PRESETS = ["darts", "darts_v1", "pcdarts", "gdas", "drnas", "beta_darts"]
+
+
+def _darts_searcher(case: str):
+    algorithm = {"name": "darts", "order": 1} if case == "darts_v1" else {"name": case}
+    cfg = tiny.config(search={"grad_clip": 1e12, "augment": False}, algorithm=algorithm)
+    s_t, e_t = tiny.templates(heads=False)
+    searcher = CyclicSearch(cfg, search_template=s_t, eval_template=e_t, cells=tiny.cells(), data=tiny.data())
+    searcher.current_search_epoch = 3        # β-decay's weight grows with the epoch: make it non-zero
+    return searcher
+
+
+@pytest.mark.parametrize("case", DARTS_PRESETS)
+def test_each_parameter_is_trained_by_its_own_loss_in_every_preset(case):
+    from genolang.runtime.search.regularizers import arch_regularizers
+
+    searcher = _darts_searcher(case)
+    S, algo = searcher.search_net, searcher.config.algorithm
+    groups = {"arch": searcher.arch, "w_S": searcher.w_search}
+    optimisers = {"arch": searcher.opt_arch, "w_S": searcher.opt_w}
+    for name, opt in optimisers.items():
+        assert {id(p) for g in opt.param_groups for p in g["params"]} == {id(p) for p in groups[name]}, name
+    assert {id(p) for p in S.parameters() if p.requires_grad} == {id(p) for ps in groups.values() for p in ps}
+    if case == "pcdarts":
+        assert any(p is b for b in S.betas.parameters() for p in searcher.arch), "β is an architecture parameter"
+
+    events, draws, values = [], [], {}
+    everything = searcher.arch + searcher.w_search
+    for name, opt in optimisers.items():
+        original = opt.step
+
+        def step(*args, name=name, original=original, opt=opt, **kwargs):
+            grads = {id(p): p.grad.detach().clone() for g in opt.param_groups for p in g["params"]
+                     if p.grad is not None}
+            events.append((name, grads, dict(values)))
+            return original(*args, **kwargs)
+        opt.step = step
+    sample = S.forward_weights
+
+    def recorded():       # the generator state and parameter values of every forward
+        draws.append(torch.get_rng_state())
+        values.clear()
+        values.update({id(p): p.detach().clone() for p in everything})
+        return sample()
+    S.forward_weights = recorded
+    x_t, y_t = searcher._get("train", torch.arange(8))
+    x_v, y_v = searcher._get("val", torch.arange(8))
+    searcher.cyclic_step(x_t, y_t, x_v, y_v, Meter())
+    del S.forward_weights
+
+    assert [name for name, _, _ in events] == (["w_S", "arch"] if algo.alpha_step == "last" else ["arch", "w_S"])
+    first_order_draw = {"arch": 0 if algo.alpha_step == "first" else 1, "w_S": 1 if algo.alpha_step == "first" else 0}
+    if algo.order == 2:
+        first_order_draw["w_S"] = len(draws) - 1
+    for name, grads, at in events:
+        if name == "arch" and algo.order == 2:
+            continue
+        net = copy.deepcopy(S)
+        ref = SimpleNamespace(algo=algo, search_net=net, current_search_epoch=searcher.current_search_epoch,
+                              arch=net.arch_parameters(), w_search=net.weight_parameters())
+        ref_params = ref.arch + ref.w_search
+        with torch.no_grad():
+            for p, q in zip(everything, ref_params):
+                q.copy_(at[id(p)])
+        torch.set_rng_state(draws[first_order_draw[name]])
+        x, y = (x_v, y_v) if name == "arch" else (x_t, y_t)
+        loss = F.cross_entropy(ref.search_net(x).logits, y)
+        if name == "arch":
+            extra = arch_regularizers(ref, Meter(), 0.0)
+            loss = loss if extra is None else loss + extra
+        owned = ref.arch if name == "arch" else ref.w_search
+        mine = searcher.arch if name == "arch" else searcher.w_search
+        expected = torch.autograd.grad(loss, owned, allow_unused=True)
+        for p, e in zip(mine, expected):
+            got = grads.get(id(p))
+            e = torch.zeros_like(p) if e is None else e
+            if got is None:
+                assert not e.any(), f"{case}: a {name} parameter lost its gradient"
+                continue
+            torch.testing.assert_close(got, e, rtol=1e-4, atol=1e-6,
+                                       msg=lambda m: f"{case}: {name} is not trained by its own loss alone: {m}")
+        if name == "arch" or algo.relax != "gumbel":   # GDAS runs (and trains) only the sampled ops
+            assert all(id(p) in grads and grads[id(p)].any() for p in mine), f"{case}: {name} stepped without gradient"
+    torch.set_rng_state(draws[-1])

@@ -121,7 +121,7 @@ def search(
     pretrain_epochs: Optional[int] = typer.Option(None, "--pretrain-epochs"),
     batch: Optional[int] = typer.Option(None, "--batch"),
     steps: Optional[int] = typer.Option(None, "--steps-per-epoch", help="Cap the steps of every epoch."),
-    algorithm: Optional[str] = typer.Option(None, "--algorithm", help="icdarts or cdarts."),
+    algorithm: Optional[str] = typer.Option(None, "--algorithm", help="icdarts, cdarts, darts, pcdarts, gdas, drnas or beta_darts (a preset of parts)."),
     route: Optional[str] = typer.Option(None, "--route", help="Ablation route: A1, A2, B1, B2."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or auto."),
