@@ -47,12 +47,12 @@ def macro_search(
     from genolang.cli.search import add_options, check_device, common_overrides, given, use_threads
 
     labels: dict[str, str] = {}
-    thread_count = use_threads(threads, labels)
+    thread_count = use_threads(threads)
     from genolang.runtime.driver import SearchInterrupted
     from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
     check_device(device)
-    overrides = {**thread_count, **common_overrides(seed, device, False, limit, sets, labels)}
+    overrides = common_overrides(seed, device, False, limit, sets, labels, threads=(threads, thread_count))
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})

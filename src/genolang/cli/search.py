@@ -47,37 +47,39 @@ def _finite(value: object) -> bool:
     return True
 
 
-# The options every running command shares, and the setting each one overrides.
-OPTION_KEYS = {"--seed": "seed", "--device": "device", "--limit": "data.limit", "--channels-last": "channels_last"}
-
-
-def common_overrides(seed, device, channels_last, limit, sets,
-                     labels: dict[str, str] | None = None) -> dict[str, object]:
+def common_overrides(seed, device, channels_last, limit, sets, labels: dict[str, str] | None = None, *,
+                     threads: tuple[int | None, dict[str, object]] | None = None) -> dict[str, object]:
+    """The settings of ``--set`` and of the shared options; an option given on the command line
+    wins over a ``--set`` of the same setting (see :func:`add_options`). ``threads``: the
+    ``--threads`` option and what :func:`use_threads` applied."""
     if seed is not None and not 0 <= seed < 2**63:
         raise ConfigError(f"--seed {seed}: must be in 0 .. 2**63 - 1")
-    overrides: dict[str, object] = {"seed": seed, "device": device, "data.limit": limit}
-    if channels_last:
-        overrides["channels_last"] = True
-    if labels is not None:
-        label_options(labels, overrides, {v: k for k, v in OPTION_KEYS.items()})
-    overrides.update(parse_sets(sets, labels))
+    labels = {} if labels is None else labels
+    overrides = parse_sets(sets, labels)
+    add_options(overrides, labels, {"seed": ("--seed", seed), "device": ("--device", device),
+                                    "data.limit": ("--limit", limit),
+                                    "channels_last": ("--channels-last", True if channels_last else None)})
+    if threads is not None:
+        option, applied = threads
+        add_options(overrides, labels, {"threads": ("--threads", option)})
+        overrides.setdefault("threads", applied["threads"])
     return overrides
 
 
-def label_options(labels: dict[str, str], overrides: dict[str, object], options: dict[str, str]) -> None:
-    """Record ``--batch 0`` as the spelling of ``search.batch`` = 0 (for error messages)."""
-    for key, option in options.items():
-        if overrides.get(key) is not None:
-            value = overrides[key]
-            labels[key] = option if value is True else f"{option} {value}"
-
-
 def add_options(overrides: dict[str, object], labels: dict[str, str], given: dict[str, tuple[str, object]]) -> None:
-    """Add ``{key: (option, value)}`` to ``overrides`` (None: not given) and label them."""
+    """Add ``{key: (option, value)}`` to ``overrides`` and label them. An option that was not
+    given (None) leaves a ``--set`` of its setting standing; one that was given wins over it,
+    and a note (the command's first output line) says so."""
     for key, (option, value) in given.items():
+        if value is None:
+            continue
+        shown = option if value is True else f"{option} {value}"
+        earlier = labels.get(key, "")
+        if key in overrides and earlier.startswith("--set") and overrides[key] != value:
+            if main_rank():
+                typer.echo(f"note: {shown} wins over {earlier}", err=True)
         overrides[key] = value
-        if value is not None:
-            labels[key] = f"{option} {value}"
+        labels[key] = shown
 
 
 def given(overrides: dict[str, object]) -> dict[str, object]:
@@ -88,14 +90,12 @@ THREADS_HELP = ("CPU threads (default: GENOLANG_THREADS, else OMP_NUM_THREADS, e
                 "lowered while other processes keep them busy).")
 
 
-def use_threads(threads: int | None, labels: dict[str, str] | None = None) -> dict[str, object]:
+def use_threads(threads: int | None) -> dict[str, object]:
     """Apply the thread count now, before anything imports torch (its OpenMP pool is sized
     when it loads), and return it as the run's ``threads`` override."""
     from genolang.threads import apply_threads
 
     applied = apply_threads(threads)
-    if labels is not None and threads is not None:
-        labels["threads"] = f"--threads {threads}"
     return {"threads": applied.n}
 
 
@@ -142,12 +142,12 @@ def search(
     or weights stop being finite stops with exit code 3, keeping its last finite checkpoint.
     A tournament experiment's games can run on a Ray cluster (`--engine ray`)."""
     labels: dict[str, str] = {}
-    thread_count = use_threads(threads, labels)
+    thread_count = use_threads(threads)
     from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
 
     check_device(device)
     runner = eo.make_engine(engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels, threads=(threads, thread_count))
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps),

@@ -86,13 +86,13 @@ def train(
     directory or run name (runs/digits) means the newest run of that name. A run whose loss or
     weights stop being finite stops with exit code 3."""
     labels: dict[str, str] = {}
-    thread_count = use_threads(threads, labels)
+    thread_count = use_threads(threads)
     from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
     check_device(device)
     if test_every < 0:
         raise ConfigError(f"--test-every {test_every}: must be 0 (only the final epoch) or more")
-    overrides = {**thread_count, **common_overrides(seed, device, channels_last, limit, sets, labels)}
+    overrides = common_overrides(seed, device, channels_last, limit, sets, labels, threads=(threads, thread_count))
     add_options(overrides, labels, {"retrain.epochs": ("--epochs", epochs), "retrain.batch": ("--batch", batch),
                                     "retrain.steps_per_epoch": ("--steps-per-epoch", steps)})
     chosen, program, config, spec_path = _genotype_source(source, spec, genotype, experiment)
