@@ -35,9 +35,12 @@ class DataConfig(_Frozen):
 
     ``path`` and ``size`` (image side length) go to the loader as ``root`` and ``size``;
     ``options`` holds any other loader option. ``limit`` / ``test_limit`` keep only the first
-    samples of the train / test set (quick runs); ``split_order`` is how the training set is
-    halved into ``train`` and ``val`` for the search (``index``: first and second half, as
-    CDARTS does).
+    samples of the train / test set (quick runs; for a source whose file order carries the
+    label, such as an image folder, a seeded subset in file order); ``split_order`` is how the
+    training set is halved into ``train`` and ``val`` for the search (``index``: first and
+    second half, as CDARTS does; ``shuffled``: a seeded permutation; ``stratified``: every class
+    halved; ``auto``: ``index`` for cifar10, cifar100 and digits, whose files are not in class
+    order, else ``stratified``). A split that leaves a class out of a half is an error.
     """
 
     kind: str = "cifar10"
@@ -45,7 +48,7 @@ class DataConfig(_Frozen):
     size: int | None = Field(default=None, ge=1)
     limit: int | None = Field(default=None, ge=2)
     test_limit: int | None = Field(default=None, ge=1)
-    split_order: Literal["index", "shuffled"] = "index"
+    split_order: Literal["auto", "index", "shuffled", "stratified"] = "auto"
     options: dict[str, Any] = Field(default_factory=dict)
 
     def loader_options(self) -> dict[str, Any]:

@@ -85,12 +85,15 @@ def override_error(errors: list[dict], overrides: Mapping[str, Any], labels: Map
 
 
 def load_data(config: ExperimentConfig):
-    """The experiment's dataset, cut to ``limit`` / ``test_limit`` samples."""
+    """The experiment's dataset, cut to ``limit`` / ``test_limit`` samples (spread over the
+    file for a source whose order carries the label, :func:`~genolang.runtime.data.split.take`)."""
     from genolang.runtime.data import load_dataset
 
     dataset = load_dataset(config.data.kind, **config.data.loader_options())
     if config.data.limit is not None or config.data.test_limit is not None:
-        dataset = dataset.take(config.data.limit, config.data.test_limit)
+        from genolang.runtime.data.split import take
+
+        dataset = take(dataset, config.data.limit, config.data.test_limit, config.data.kind, seed=config.seed)
     return dataset
 
 
@@ -100,7 +103,7 @@ def search_data(dataset, config: ExperimentConfig):
     from genolang.runtime.data import normalise, split_half, to_float
     from genolang.runtime.search import SearchData
 
-    train, val = split_half(dataset, seed=config.seed, order=config.data.split_order)
+    train, val = split_half(dataset, seed=config.seed, order=config.data.split_order, kind=config.data.kind)
     prep = lambda x: normalise(to_float(x), dataset.mean, dataset.std)
     fill = tuple(-m / s for m, s in zip(dataset.mean, dataset.std))
     return SearchData(prep(train.x), train.y, prep(val.x), val.y, prep(dataset.test_x), dataset.test_y, fill=fill)
