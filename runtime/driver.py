@@ -29,20 +29,24 @@ def _program_load(path: str | Path):
 
 
 def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:
-    """The named experiment, or the first the main file defines (the default config if none)."""
+    """The named experiment, or the first the main file defines (the default config if none);
+    its ``data.path`` read from the folder of the spec that defines it (:mod:`~genolang.compiler.data_path`)."""
+    from genolang.compiler.data_path import experiment_file, resolve_data_path
+
     experiments = program.experiments
     if name is not None:
         if name not in experiments:
             raise SpecSemanticError(f"no experiment named `{name}` in {program.file}",
                                     hint=did_you_mean(name, experiments) or
                                     ("experiments: " + ", ".join(experiments) if experiments else None))
-        return name, experiments[name].config
-    local = [n for n in program.local("experiment") if n in experiments]
-    chosen = local[0] if local else next(iter(experiments), None)
+        chosen = name
+    else:
+        local = [n for n in program.local("experiment") if n in experiments]
+        chosen = local[0] if local else next(iter(experiments), None)
     if chosen is None:
         raise SpecSemanticError(f"{program.file} defines no experiment",
                                 hint="add an `experiment NAME { ... }` block naming the templates to use")
-    return chosen, experiments[chosen].config
+    return chosen, resolve_data_path(experiments[chosen].config, experiment_file(program, chosen))
 
 
 def apply_overrides(config: ExperimentConfig, overrides: Mapping[str, Any] | None,

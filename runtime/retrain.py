@@ -26,7 +26,7 @@ from genolang.runtime.finite import FiniteWatch, NonFiniteError, check_state, st
 from genolang.runtime.genotext import genotype_json
 from genolang.runtime.data import Augment, Dataset
 from genolang.runtime.distributed import average_gradients, broadcast_module, init_from_env, shard, world
-from genolang.runtime.metrics import latency_per_batch, max_fbeta, positive_scores, roc_auc
+from genolang.runtime.metrics import LENS_BETA2, latency_per_batch, max_fbeta, positive_scores, roc_auc
 from genolang.runtime.netlink import build_eval_net
 from genolang.runtime.progress import Progress
 from genolang.runtime.rundir import RunDir
@@ -83,6 +83,7 @@ def evaluate(net: nn.Module, x: Tensor, y: Tensor, transform: Augment, batch: in
         scores = positive_scores(out).cpu()
         metrics["roc_auc"] = roc_auc(scores, y.cpu())
         metrics["fbeta_max"], metrics["fbeta_threshold"] = max_fbeta(scores, y.cpu())
+        metrics["fbeta_beta2"] = LENS_BETA2
     return metrics
 
 
