@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .config_checks import bool_for_number, device_problem, run_name_problem
 
 __all__ = [
     "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
@@ -23,6 +25,14 @@ class _Frozen(BaseModel):
     # allow_inf_nan=False: `1e999`, `nan` and `inf` are refused where the spec gives them,
     # instead of training to a NaN loss
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `seed = true` as 1: a typo that would silently become a setting
+        if bool_for_number(cls.model_fields[info.field_name].annotation, value):
+            raise ValueError(f"expects a number, not `{str(value).lower()}`")
+        return value
 
 
 # Adam's betas are in [0, 1); a seed is what torch, numpy and Python's random all accept.
@@ -77,7 +87,8 @@ class TemplatesConfig(_Frozen):
 class SearchConfig(_Frozen):
     """Schedule and optimisers of the search phase (Algorithm 1, §4.1.3)."""
 
-    epochs: int = Field(default=30, ge=0)
+    # at least 1: with none, the "final" genotype would be derived from an α never trained
+    epochs: int = Field(default=30, ge=1)
     pretrain_epochs: int = Field(default=2, ge=0)
     warmup_epochs: int = Field(default=1, ge=0)
     batch: int = Field(default=64, ge=1)
@@ -270,6 +281,22 @@ class ExperimentConfig(_Frozen):
     # CPU threads (None: chosen at the start, see genolang.threads); config.json records the
     # count the run used. Resuming with another count is allowed (rundir.SAFE_TO_CHANGE).
     threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        problem = device_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        problem = None if value is None else run_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="before")
     @classmethod

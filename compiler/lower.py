@@ -21,6 +21,7 @@ from genolang.limits import (
 from . import ir
 from .load import SymbolTable, load_path, load_text
 from .lower_ops import SPECIAL_OPS, OpLowering, lower_errors
+from .bounds import check_once, check_positions, check_top_k
 
 SELECT_RULES = ("darts", "idarts", "xdarts")
 DEFAULT_STEM = ir.Seq((ir.Prim("conv", (("k", 3), ("out", ir.BinOp("*", 3, ir.Sym("C"))))), ir.Prim("bn")))
@@ -229,9 +230,10 @@ class _Lowerer:
         if self.program.cells.lowered(name) is not None:
             return self.program.cells.lowered(name)
         definition = self.defs["cell"][name]
+        check_once(definition.body, f"cell `{name}`")
         body = self._cell_body(name)
         inputs, count, select, zero, reduction, output = ("c0", "c1"), None, ir.Selection(), "V1", False, None
-        all_edges, node_edges, output_stmt, inputs_stmt, nodes_stmt = None, {}, None, None, None
+        all_edges, node_edges, output_stmt, inputs_stmt, nodes_stmt, select_stmt = None, {}, None, None, None, None
         for stmt in body:
             if isinstance(stmt, S.Inputs):
                 inputs, inputs_stmt = stmt.names, stmt
@@ -243,7 +245,7 @@ class _Lowerer:
                 else:
                     node_edges[stmt.node] = stmt
             elif isinstance(stmt, S.Select):
-                select = self._selection(stmt)
+                select, select_stmt = self._selection(stmt), stmt
             elif isinstance(stmt, S.Zero):
                 zero = _zero_config(stmt.config, stmt.span)
             elif isinstance(stmt, S.Reduction):
@@ -268,6 +270,7 @@ class _Lowerer:
             if not ops:
                 raise SpecSemanticError(f"cell `{name}`: the space for `{node}` is empty", stmt.span)
             candidates.append((node, ir.OpSpace(_space_name(stmt.space), ops, span=stmt.span)))
+        check_top_k(name, select, select_stmt, len(inputs), candidates)
         for node, stmt in node_edges.items():
             if node not in nodes:
                 raise SpecSemanticError(f"cell `{name}` has no node `{node}`", stmt.span,
@@ -317,6 +320,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ networks
     def network(self, name: str) -> ir.NetworkTemplate:
         definition = self.defs["network"][name]
+        check_once(definition.body, f"network `{name}`")
         shape = classes = channels = None
         stem, tail, cells_stmt, replaces, heads, aux = DEFAULT_STEM, None, None, {}, (), None
         for stmt in definition.body:
@@ -345,6 +349,9 @@ class _Lowerer:
                 raise SpecSemanticError(f"network `{name}` needs `{what}`", definition.span, hint=f"add `{example}`")
         _check_network_sizes(definition.body)
         count = cells_stmt.count
+        check_positions(cells_stmt.reduce_at, "`reduce at`", cells_stmt.span)
+        if isinstance(heads, S.Heads):
+            check_positions(heads.after, "`heads distill after`", heads.span)
         for index in cells_stmt.reduce_at:
             if not 0 <= index < count:
                 raise SpecSemanticError(f"reduction position {index} is outside the {count} cells (0..{count - 1})",
@@ -387,6 +394,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ macros
     def macro(self, name: str) -> ir.MacroSpec:
         definition = self.defs["macro"][name]
+        check_once(definition.body, f"macro `{name}`")
         template, types, depth = None, (), 20
         for stmt in definition.body:
             if isinstance(stmt, S.MacroTemplate):
@@ -525,3 +533,4 @@ def header_span(span):
 
 
 __all__ = ["Program", "Experiment", "load", "loads", "lower", "SPECIAL_OPS"]
+
