@@ -153,7 +153,25 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
     check_run_name(config.name)
     check_step_settings(config)
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
-    return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
+    return discard_unstarted(run_dir, lambda: _search(program, config, run_dir, spec, resume=False,
+                                                      progress=progress, engine=engine))
+
+
+def discard_unstarted(run_dir: Path, fn):
+    """``fn()`` in the run directory it just claimed; should it fail before the run began (no
+    config.json yet: bad data, a network that does not fit), the folder is removed, so that it
+    is never taken for a run to resume or retrain."""
+    try:
+        return fn()
+    except BaseException:
+        import shutil
+
+        from genolang.runtime.rundir import is_main_process
+
+        run_dir = Path(run_dir)
+        if is_main_process() and run_dir.is_dir() and not run_dir.is_symlink() and not (run_dir / "config.json").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def check_step_settings(config: ExperimentConfig) -> None:
@@ -255,9 +273,11 @@ def retrain_template(program, config: ExperimentConfig, genotype: Genotype) -> N
 
 def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, out: str | Path | None = "runs",
                      run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-                     test_every: int = 0, spec_path: str | Path | None = None, force: bool = False):
+                     test_every: int = 0, spec_path: str | Path | None = None, force: bool = False,
+                     name: str | None = None):
     """Retrain ``genotype`` on the experiment's retrain network and data (``resume``: continue
-    the retraining in ``run_dir``, which must exist; a changed genotype or config needs ``force``)."""
+    the retraining in ``run_dir``, which must exist; a changed genotype or config needs ``force``).
+    A new run directory under ``out`` is called ``name`` (default ``EXPERIMENT-GENOTYPE-retrain``)."""
     from genolang.runtime.retrain import run_retrain
     from genolang.runtime.rundir import RunDir, new_run_dir
 
@@ -268,9 +288,13 @@ def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, o
     template = retrain_template(program, config, genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
-        run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")
+        run_dir = new_run_dir(out, name or f"{config.name or 'train'}-{genotype.name}-retrain")
+        fresh = run_dir
+    else:
+        fresh = None
     if run_dir is not None and not resume:
         RunDir(run_dir).save_spec(spec_path)
-    return _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
+    go = lambda: _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
         config, template=template, genotype=genotype, dataset=dataset, run_dir=run_dir, resume=resume,
         progress=progress, test_every=test_every, force=force))
+    return discard_unstarted(fresh, go) if fresh is not None else go()
