@@ -83,7 +83,9 @@ def _plain_run(path: Path, label: str | None = None) -> Run:
 
 
 def collect_runs(dirs: list[Path]) -> list[Run]:
-    """Every finished run in the given study directories, run directories, or folders of them."""
+    """Every finished run in the given study directories, run directories (a search run with
+    the retrainings beside it, :mod:`.report_links`), or folders of them; each once."""
+    from genolang.runtime.report_links import retrainings_of
     from genolang.runtime.study import MANIFEST, item_done, load_study
 
     runs: list[Run] = []
@@ -100,6 +102,8 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
         elif (d / "metrics.jsonl").exists():
             if item_done(d):
                 runs.append(_plain_run(d))
+                if runs[-1].kind == "search":
+                    runs.extend(_plain_run(r) for r in retrainings_of(d) if item_done(r))
         elif d.is_dir():
             inner = sorted(p for p in d.iterdir() if p.is_dir())
             if not inner:
@@ -107,7 +111,8 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
             runs.extend(collect_runs(inner))
         else:
             raise ConfigError(f"{d} is not a run or study directory", hint="give folders `geno repeat` or `geno search` made")
-    return runs
+    once = {r.path.resolve(): r for r in reversed(runs)}
+    return [r for r in runs if once[r.path.resolve()] is r]
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -219,8 +224,11 @@ def _t95(n: int) -> float:
         return 1.96
 
 
-def band(series: list[list[float]]) -> tuple[list[float], list[float], list[float]]:
-    """Mean and 95 % t-interval per epoch over runs (epochs some runs lack are left out)."""
+def band(series: list[list[float]], bounds: tuple[float, float] = (0.0, 100.0)
+         ) -> tuple[list[float], list[float], list[float]]:
+    """Mean and 95 % t-interval per epoch over runs (epochs some runs lack are left out),
+    clipped to ``bounds`` (an accuracy in %: with two runs the t-interval is ±12.7 standard
+    errors and would reach below 0 %)."""
     length = min(len(s) for s in series)
     mean, low, high = [], [], []
     for e in range(length):
@@ -228,8 +236,8 @@ def band(series: list[list[float]]) -> tuple[list[float], list[float], list[floa
         m, sd, n = mean_std(values)
         half = _t95(n) * sd / math.sqrt(n) if n > 1 else 0.0
         mean.append(m)
-        low.append(m - half)
-        high.append(m + half)
+        low.append(max(bounds[0], m - half))
+        high.append(min(bounds[1], m + half))
     return mean, low, high
 
 
