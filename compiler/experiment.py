@@ -117,7 +117,9 @@ class SearchConfig(_Frozen):
     cuda_graphs: Literal["off", "on"] = "off"
     autocast: Literal["off", "bf16"] = "off"
     # What the supernet keeps for the backward: `recompute` saves each mixed node's inputs
-    # and recomputes its candidates in the backward (same numbers; a CIFAR step's peak RSS
+    # and recomputes its candidates in the backward (the same forward and the same maths in the
+    # backward, rounded differently: a long search drifts to another α, so a resume that
+    # changes it needs --force; a CIFAR step's peak RSS
     # 2.4 -> 1.05 GB at b16, 8.5 -> 2.9 GB at b64, for one more forward of the supernet:
     # +20 % ATen ops, +15-30 % CPU time at b16); `plain` saves every candidate's activations.
     memory: Literal["plain", "recompute"] = "plain"

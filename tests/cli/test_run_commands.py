@@ -182,6 +182,7 @@ def test_resume_of_a_mistyped_path_creates_nothing(geno, runs, tmp_path, kind):
     ("search", ["--seed", "5"], "seed: 0 -> 5"),
     ("search", ["--epochs", "3"], "search.epochs: 1 -> 3"),
     ("search", ["--route", "A1"], "algorithm.route: null -> \"A1\""),
+    ("search", ["--set", "search.memory=recompute"], "search.memory: \"plain\" -> \"recompute\""),
     ("macro", ["--seed", "5"], "seed: 0 -> 5"),
     ("train", ["--epochs", "4"], "retrain.epochs: 1 -> 4"),
 ])
