@@ -77,7 +77,7 @@ def accuracy_bands(path: Path, label: str, curves: dict[str, tuple[tuple[list, l
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, ((mean, low, high), n) in curves.items():
-        epochs = list(range(len(mean)))
+        epochs = list(range(1, len(mean) + 1))     # search epochs from 1, as genotype files number them
         ax.plot(epochs, mean, marker="o", label=f"{name} (n={n})")
         ax.fill_between(epochs, low, high, alpha=0.25)
     _integer_ticks(ax)
@@ -127,7 +127,7 @@ def alpha_trajectories(path: Path, title: str, runs: list[list[dict]]) -> None:
                 values = [row[j] for run in runs for entry in run[e][cell].values() for row in entry["softmax"]
                           if j < len(row) and entry["ops"][j] == op]
                 ys.append(sum(values) / len(values) if values else float("nan"))
-            ax.plot(range(length), ys, label=op)
+            ax.plot(range(1, length + 1), ys, label=op)
         _integer_ticks(ax)
         ax.set_xlabel("search epoch")
         ax.set_ylabel("mean softmax(α)")
