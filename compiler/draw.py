@@ -48,7 +48,28 @@ def _alpha_of(alpha: Mapping | None, node: str, src: str, op: str) -> float | No
         return None
 
 
-def _cell_body(shape: CellShape, prefix: str, alpha: Mapping | None, indent: str = "  ") -> list[str]:
+def _weights(shape: CellShape, alpha: Mapping | None) -> list[float]:
+    return [w for node, edges in shape.nodes for op, src in edges if (w := _alpha_of(alpha, node, src, op)) is not None]
+
+
+def _legend(weights: list[float]) -> list[str]:
+    """A graph label saying what the colours mean: the drawn weights span grey to red, so that
+    close values (0.19 and 0.22 after a short search) still look different."""
+    if not weights:
+        return []
+    lo, hi = min(weights), max(weights)
+    return [f"  label={_q(f'edge colour and width: softmax(α) of the kept operation, grey = {lo:.2f} to red = {hi:.2f}')};",
+            "  labelloc=b;"]
+
+
+def _scaled(weight: float, span: tuple[float, float] | None) -> float:
+    if span is None or span[1] <= span[0]:
+        return weight
+    return (weight - span[0]) / (span[1] - span[0])
+
+
+def _cell_body(shape: CellShape, prefix: str, alpha: Mapping | None, indent: str = "  ",
+               span: tuple[float, float] | None = None) -> list[str]:
     lines = []
     for i, s in enumerate(shape.inputs):
         lines.append(f"{indent}{_q(prefix + s)} [label={_q(_input_label(i, len(shape.inputs)))}, {INPUT_STYLE}];")
@@ -60,7 +81,8 @@ def _cell_body(shape: CellShape, prefix: str, alpha: Mapping | None, indent: str
             weight = _alpha_of(alpha, node, src, op)
             attrs = [f"label={_q(op if weight is None else f'{op} {weight:.2f}')}", "fontsize=10"]
             if weight is not None:
-                attrs += [f"color={_q(alpha_colour(weight))}", f"penwidth={1 + 3 * weight:.2f}"]
+                shade = _scaled(weight, span)
+                attrs += [f"color={_q(alpha_colour(shade))}", f"penwidth={1 + 3 * shade:.2f}"]
             lines.append(f"{indent}{_q(prefix + src)} -> {_q(prefix + node)} [{', '.join(attrs)}];")
     for s in shape.output:
         lines.append(f"{indent}{_q(prefix + s)} -> {_q(prefix + 'out')} [color=gray];")
@@ -70,21 +92,25 @@ def _cell_body(shape: CellShape, prefix: str, alpha: Mapping | None, indent: str
 def cell_dot(cell: ir.GenoCell | CellShape, name: str = "cell", alpha: Mapping | None = None) -> str:
     """One cell as a DOT digraph; ``alpha`` is this cell's entry of a run's ``alpha_softmax``."""
     shape = cell if isinstance(cell, CellShape) else cell_shape(cell)
+    weights = _weights(shape, alpha)
+    span = (min(weights), max(weights)) if weights else None
     return "\n".join([f"digraph {_q(name)} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];',
-                      '  edge [fontname="Helvetica"];', *_cell_body(shape, "", alpha), "}"]) + "\n"
+                      '  edge [fontname="Helvetica"];', *_legend(weights), *_cell_body(shape, "", alpha, span=span),
+                      "}"]) + "\n"
 
 
 def genotype_dot(genotype: ir.Genotype, alpha: Mapping | None = None, cells: list[str] | None = None) -> str:
     """Every cell of a genotype (or those named), one cluster each, and the macro choice."""
     lines = [f"digraph {_q(genotype.name)} {{", "  rankdir=LR;", "  compound=true;",
              '  node [fontname="Helvetica"];', '  edge [fontname="Helvetica"];']
-    for key, cell in genotype.cells:
-        if cells and key not in cells:
-            continue
-        shape = cell_shape(cell)
+    drawn = [(key, cell_shape(cell)) for key, cell in genotype.cells if not cells or key in cells]
+    weights = [w for key, shape in drawn for w in _weights(shape, (alpha or {}).get(key))]
+    span = (min(weights), max(weights)) if weights else None
+    lines += _legend(weights)
+    for key, shape in drawn:
         title = f"{key} ({'reduction' if shape.reduction else 'normal'} cell)"
         lines += [f"  subgraph {_q('cluster_' + key)} {{", f"    label={_q(title)};", "    style=dashed;"]
-        lines += _cell_body(shape, f"{key}.", (alpha or {}).get(key), "    ")
+        lines += _cell_body(shape, f"{key}.", (alpha or {}).get(key), "    ", span)
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -52,8 +52,9 @@ def op_frequencies(path: Path, label: str, groups: dict[str, dict[str, Counter]]
     plt = _plt()
     kinds = [k for k in ("normal", "reduction") if any(k in g for g in groups.values())]
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 3.6), squeeze=False)
+    # one x axis for every panel, zero counts included, so that the panels compare bar for bar
+    ops = sorted({op for g in groups.values() for kind in kinds for op in g.get(kind, {})})
     for ax, kind in zip(axes[0], kinds):
-        ops = sorted({op for g in groups.values() for op in g.get(kind, {})})
         _grouped_bars(ax, ops, {name: g.get(kind, Counter()) for name, g in groups.items()}, "frequency")
         ax.set_title(f"{label}: {kind} cells, ops over the network")
     _save(fig, path)

@@ -298,3 +298,14 @@ def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, ru
     monkeypatch.setattr(driver, "start_search", torn)
     ran = geno("search", str(runs["spec"]))
     assert ran.returncode == 1 and "unexpected end of data" in ran.stderr and "Ran out of input" in ran.stderr
+
+
+def test_eval_measures_the_latency_on_this_machine(geno, runs, tmp_path, monkeypatch):
+    """`geno eval` used to print the latency stored at training time (here none: the tiny
+    retraining measures none), not a measurement (issue 22, item 11)."""
+    import genolang.runtime.metrics as metrics
+
+    monkeypatch.setattr(metrics, "latency_per_batch", lambda net, batches, warmup=1: 0.125 * len(batches))
+    ran = geno("eval", str(copy_run(runs, "train", tmp_path)))
+    assert_clean(ran, 0)
+    assert "latency: 0.1250 s/batch" in ran.stdout

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from genolang.runtime.report import band, collect_runs, write_report
 
 GENOTYPE = """genotype {name} {{
@@ -56,3 +58,17 @@ def test_the_band_of_two_runs_stays_within_0_and_100_percent():
     assert mean == [20.0, 98.0]
     assert low[0] == 0.0 and high[1] == 100.0
     assert 0.0 <= low[1] < 98.0 < high[0] <= 100.0
+
+
+def test_op_frequency_panels_share_one_axis_zero_counts_included(monkeypatch):
+    from collections import Counter
+
+    import genolang.runtime.report_figures as figs
+
+    pytest.importorskip("matplotlib")
+    shown = {}
+    monkeypatch.setattr(figs, "_save", lambda fig, path: shown.update(
+        ticks=[[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes]))
+    groups = {"ICDARTS": {"normal": Counter(sep_conv_3=4), "reduction": Counter(max_pool_3=2)}}
+    figs.op_frequencies(Path("unused.png"), "x", groups)
+    assert shown["ticks"] == [["max_pool_3", "sep_conv_3"]] * 2

@@ -128,7 +128,8 @@ def train(
 def evaluate(target: Path = typer.Argument(..., help="A retraining run directory or its checkpoint.pt."),
              device: Optional[str] = typer.Option(None, "--device"),
              threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP)) -> None:
-    """Test the network of a retraining checkpoint; for a search run, show its final genotype."""
+    """Test the network of a retraining checkpoint (accuracy, and the latency measured now on
+    this machine); for a search run, show its final genotype."""
     use_threads(threads)
     from genolang.runtime.evaluate import evaluate_run
 
