@@ -114,7 +114,8 @@ def train(
                                   name=name)
     except SearchInterrupted as stop:
         if main_rank():
-            typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}", err=True)
+            typer.echo(f"interrupted; resume with: geno train {source} --resume {stop.run_dir}" if stop.run_dir.exists()
+                       else "interrupted before the run began; nothing to resume", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if not main_rank():
         return
