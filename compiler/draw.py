@@ -20,6 +20,7 @@ __all__ = ["cell_dot", "genotype_dot", "network_dot", "alpha_colour"]
 INPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor=darkseagreen2'
 NODE_STYLE = 'shape=box, style="rounded,filled", fillcolor=lightblue'
 OUTPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor=palegoldenrod'
+ROW = 6          # cells per row of a network drawing
 
 
 def _q(text: str) -> str:
@@ -119,7 +120,10 @@ def genotype_dot(genotype: ir.Genotype, alpha: Mapping | None = None, cells: lis
 def network_dot(template: ir.NetworkTemplate, macro: ir.MacroChoice | None = None, name: str | None = None) -> str:
     """A network template slot by slot (stem, cells, heads, classifier); with a macro choice,
     version 1's searched skip inputs as extra edges and version 2's cell type per depth."""
-    lines = [f"digraph {_q(name or template.name)} {{", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    # rows of ROW cells, top to bottom: a 20-cell network drawn as one left-to-right row is a
+    # strip thousands of pixels wide and a hundred high
+    lines = [f"digraph {_q(name or template.name)} {{", "  rankdir=TB;", "  newrank=true;",
+             '  node [fontname="Helvetica", fontsize=10];']
     c, h, w = template.input_shape
     lines.append(f'  input [label="input {c}x{h}x{w}", {INPUT_STYLE}];')
     lines.append(f'  stem [label="{"stem" if template.stem is not None else "identity stem"}", shape=box];')
@@ -134,7 +138,8 @@ def network_dot(template: ir.NetworkTemplate, macro: ir.MacroChoice | None = Non
         if slot.replacement is not None:
             fill = "lightgray"
         lines.append(f'  cell{k} [label={_q(label)}, shape=box, style="rounded,filled", fillcolor={fill}];')
-        lines.append(f"  {previous[-1]} -> cell{k};")
+        # the edge into a row's first cell comes from the end of the row above: no pull on layout
+        lines.append(f"  {previous[-1]} -> cell{k}{' [constraint=false]' if k and k % ROW == 0 else ''};")
         if macro is not None and macro.version == 1 and k < len(macro.skips):
             # the searched second input: stem (-1) or an earlier cell's output
             src = "stem" if macro.skips[k] < 0 else f"cell{macro.skips[k]}"
@@ -148,6 +153,11 @@ def network_dot(template: ir.NetworkTemplate, macro: ir.MacroChoice | None = Non
         if template.aux_after == k:
             lines.append(f'  aux{k} [label="aux head", shape=note];')
             lines.append(f"  cell{k} -> aux{k} [style=dashed];")
+    for start in range(0, len(template.slots), ROW):
+        row = " ".join(f"cell{k};" for k in range(start, min(start + ROW, len(template.slots))))
+        lines.append(f"  {{ rank=same; {row} }}")
+        if start + ROW < len(template.slots):     # each row starts below the previous one's start
+            lines.append(f"  cell{start} -> cell{start + ROW} [style=invis, weight=10];")
     lines.append(f'  classifier [label="pool + classifier ({template.classes})", {OUTPUT_STYLE}];')
     lines.append(f"  {previous[-1]} -> classifier;")
     lines.append("}")

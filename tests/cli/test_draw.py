@@ -100,3 +100,15 @@ def test_a_run_directory_draws_to_a_picture_named_after_the_run(tmp_path, monkey
         result = runner.invoke(app, ["draw", target])
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.glob("*.dot")) == ["mine-2.dot", "mine.dot"]
+
+
+def test_a_network_is_drawn_in_rows(tmp_path):
+    """A 20-cell network was one left-to-right strip (3283 x 150 px): now rows of 6 cells."""
+    from genolang.compiler.draw import network_dot
+    from genolang.compiler.lower import load
+
+    template = load(ZOO.parent / "icdarts" / "templates.geno").templates["eval_net"]
+    text = network_dot(template)
+    assert "rankdir=TB;" in text
+    rows = [line for line in text.splitlines() if "rank=same" in line]
+    assert len(rows) == -(-len(template.slots) // 6) and "cell0; cell1; cell2; cell3; cell4; cell5;" in rows[0]
