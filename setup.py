@@ -8,7 +8,7 @@ for stage in STAGES:
 # The standard library of specs is a data folder; listing it as a package ships its files.
 packages.append("genolang.compiler.stdlib")
 # The spec library (zoo, experiments, quick start) ships from specs/ itself, no copy: the wheel
-# holds it as genolang/specs, beside genolang/compiler, where compiler/load.py looks for it.
+# holds it as genolang/specs, beside genolang/compiler, where compiler/lower/load.py looks for it.
 packages.append("genolang.specs")
 package_dir = {"genolang": "src/genolang", "genolang.specs": "specs"}
 package_dir.update({f"genolang.{s}": s for s in STAGES})

@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import genolang
-    import genolang.errors
-    from genolang.compiler import load as load_mod
+    import genolang.base.errors
+    import genolang.compiler.lower.load as load_mod
     from genolang.grammar import parse
 
     files = []
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             genolang.load(f)
             files.append(f)
-        except genolang.errors.GenolangError as exc:
+        except genolang.base.errors.GenolangError as exc:
             print(f"skipping {f.relative_to(ROOT)}: {exc.message}")
     from genolang.grammar.parser import _parser
 

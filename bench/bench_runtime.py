@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 
 import genolang
-from genolang.compiler.experiment import ExperimentConfig
-from genolang.runtime.search import CyclicSearch, SearchData, resolve_device
-from genolang.runtime.retrain import Retrainer
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.runtime.search.loop import CyclicSearch, SearchData, resolve_device
+from genolang.runtime.retrain.loop import Retrainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +128,7 @@ def bench_search(args, program, device) -> dict:
     search.regenerate_eval_net(config.search.e_lr)
     search.search_net.train()
     search.eval_net.train()
-    from genolang.runtime.meter import Meter
+    from genolang.runtime.runs.meter import Meter
     meter = Meter()
     d = search.data
     step = lambda: search.cyclic_step(d.train_x, d.train_y, d.val_x, d.val_y, meter)
@@ -155,7 +155,7 @@ def _darts_v2(program):
         zoo = genolang.load(ROOT / "specs" / "zoo" / "darts_v2.geno")
         return next(iter(zoo.genotypes.values()))
     except Exception:
-        from genolang.runtime.sample import sample_genotype
+        from genolang.compiler.genotype.sample import sample_genotype
         return sample_genotype({n: program.cells[n] for n in ("normal", "reduce")}, seed=0)
 
 

@@ -29,13 +29,13 @@ from pathlib import Path
 import torch
 
 import genolang
-from genolang.compiler.experiment import ExperimentConfig
+from genolang.compiler.lower.experiment import ExperimentConfig
 from genolang.runtime.data import Dataset
-from genolang.runtime.finite import NonFiniteError
-from genolang.runtime.graphed_step import WARMUP, GraphedStep
-from genolang.runtime.meter import Meter
-from genolang.runtime.retrain import Retrainer
-from genolang.runtime.search import CyclicSearch, SearchData
+from genolang.runtime.runs.finite import NonFiniteError
+from genolang.runtime.search.graphed_step import WARMUP, GraphedStep
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.retrain.loop import Retrainer
+from genolang.runtime.search.loop import CyclicSearch, SearchData
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_IMAGES = VAL_IMAGES = 25_000

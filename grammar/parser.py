@@ -16,8 +16,8 @@ from pathlib import Path
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.exceptions import VisitError
 
-from genolang.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, remember_source
-from genolang.limits import MAX_SYNTAX_DEPTH
+from genolang.base.errors import ErrorGroup, GenolangError, Span, SpecSyntaxError, remember_source
+from genolang.base.limits import MAX_SYNTAX_DEPTH
 
 from . import syntax as S
 from .parse_tables import GRAMMAR, load_parser
@@ -171,7 +171,7 @@ def parse_file(path: str | Path) -> S.Module:
 
 
 def _sources() -> dict[str, str]:
-    from genolang.errors import SOURCES
+    from genolang.base.errors import SOURCES
 
     return SOURCES
 

@@ -13,8 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-from genolang.errors import SpecSyntaxError
-from genolang.limits import MAX_FILE_BYTES
+from genolang.base.errors import SpecSyntaxError
+from genolang.base.limits import MAX_FILE_BYTES
 
 __all__ = ["read_spec", "strip_bom"]
 

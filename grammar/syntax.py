@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from genolang.errors import Span
+from genolang.base.errors import Span
 
 NO_SPAN = Span()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
-from genolang.errors import Span, SpecSyntaxError
-from genolang.limits import MAX_INT_DIGITS
+from genolang.base.errors import Span, SpecSyntaxError
+from genolang.base.limits import MAX_INT_DIGITS
 
 from . import syntax as S
 

@@ -20,7 +20,7 @@ import torch  # noqa: E402
 import genolang.compiler  # noqa: E402,F401
 import genolang.grammar  # noqa: E402,F401
 import genolang.runtime  # noqa: E402,F401
-from genolang.compiler.load import STDLIB  # noqa: E402
+from genolang.compiler.lower.load import STDLIB  # noqa: E402
 
 assert (Path(genolang.grammar.__file__).parent / "geno.lark").is_file(), "grammar missing from the wheel"
 assert sorted(p.name for p in STDLIB.glob("*.geno")) == ["cifar.geno", "nb201.geno", "ops.geno", "spaces.geno"], "stdlib missing"
@@ -54,7 +54,7 @@ with tempfile.TemporaryDirectory() as tmp:
     assert result.returncode == 0, result.stderr
 
 # The spec library: packaged, found by name, usable from any spec.
-from genolang.compiler.load import LIBRARY  # noqa: E402
+from genolang.compiler.lower.load import LIBRARY  # noqa: E402
 
 assert LIBRARY.resolve().is_relative_to(target), f"spec library at {LIBRARY}, not in the wheel"
 assert (LIBRARY / "icdarts" / "digits.geno").is_file() and (LIBRARY / "zoo" / "darts_v2.geno").is_file()

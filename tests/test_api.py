@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import genolang
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 TINY = {"device": "cpu", "data": {"limit": 32, "test_limit": 16}}
 

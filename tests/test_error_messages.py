@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import genolang
-from genolang.errors import ErrorGroup, GenolangError, SpecSemanticError, SpecSyntaxError, UserError
+from genolang.base.errors import ErrorGroup, GenolangError, SpecSemanticError, SpecSyntaxError, UserError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "errors"
 CASES = sorted(GOLDEN.glob("*.geno"))
@@ -23,7 +23,7 @@ CASES = sorted(GOLDEN.glob("*.geno"))
 
 def render(name: str) -> GenolangError:
     """The error `geno check` reports for the file: loading, then the static passes."""
-    from genolang.compiler.verify import verify
+    from genolang.compiler.passes.verify import verify
 
     try:
         verify(genolang.load(name))

@@ -10,13 +10,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FRONT_END = [
     "genolang.grammar", "genolang.grammar.parser", "genolang.grammar.printer", "genolang.grammar.syntax",
-    "genolang.grammar.interop", "genolang.grammar.parse_tables", "genolang.compiler.load",
-    "genolang.compiler.lower", "genolang.compiler.verify", "genolang.compiler.shapes",
-    "genolang.compiler.estimate", "genolang.compiler.cost", "genolang.compiler.summary",
-    "genolang.compiler.identity", "genolang.compiler.primitives", "genolang.compiler.dump",
-    "genolang.compiler.raise_", "genolang.compiler.edges", "genolang.compiler.standalone", "genolang.api",
+    "genolang.grammar.interop", "genolang.grammar.interop.registry", "genolang.compiler.genotype.diff",
+    "genolang.grammar.parse_tables", "genolang.compiler.lower.load",
+    "genolang.compiler.lower.program", "genolang.compiler.passes.verify", "genolang.compiler.passes.shapes",
+    "genolang.compiler.passes.estimate", "genolang.compiler.passes.cost", "genolang.compiler.passes.summary",
+    "genolang.compiler.genotype.hash", "genolang.compiler.lower.primitives", "genolang.compiler.lower.dump",
+    "genolang.compiler.genotype.raise_", "genolang.compiler.lower.edges", "genolang.compiler.genotype.standalone", "genolang.api",
     "genolang.cli", "genolang.cli.check", "genolang.cli.fmt", "genolang.cli.show", "genolang.cli.diff",
-    "genolang.cli.interop", "genolang.cli.compile",
+    "genolang.cli.interop", "genolang.cli.compile", "genolang.cli.score", "genolang.runtime.benchmarks",
+    "genolang.runtime.report.stats", "genolang.runtime.report.bench",
 ]
 
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
@@ -62,4 +64,4 @@ def test_the_front_end_runs_without_torch():
     # diff exits 1 (the architectures differ); every other command succeeds
     assert report["codes"] == [1 if argv[0] == "diff" else 0 for argv in COMMANDS], result.stderr
     assert "torch" not in report["heavy"], "a front-end command imported torch"
-    assert "networkx" not in report["heavy"], "networkx is for graph algorithms only (compiler/ir.py)"
+    assert "networkx" not in report["heavy"], "networkx is for graph algorithms only (compiler/lower/ir.py)"

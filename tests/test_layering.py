@@ -1,52 +1,187 @@
-"""Imports only go forward along the pipeline: grammar -> compiler -> runtime -> package face.
+"""The floor plan: imports only go forward along the pipeline, and no module imports itself back.
 
-`genolang.errors` is shared by every stage. The test reads the source of each stage's modules
-and fails on any import of a later stage (at module level or inside a function).
+    base -> grammar -> compiler.lower -> compiler.passes -> compiler.genotype -> compiler.build
+         -> runtime.data -> runtime.runs -> runtime.search -> runtime.retrain -> runtime.jobs
+         -> runtime.report -> the face (genolang.api, genolang.cli, ...)
+
+The test reads the source of every genolang module and follows every import, at module level or
+inside a function (a function-local import is still an edge: it only hides a cycle from Python's
+import machinery). The few edges that still go backwards, and the cycles they make, are listed
+below as known exceptions, each with why; a new one fails the test.
 """
 
+from __future__ import annotations
+
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SOURCES = {"genolang": ROOT / "src" / "genolang", "genolang.grammar": ROOT / "grammar",
+           "genolang.compiler": ROOT / "compiler", "genolang.runtime": ROOT / "runtime"}
 
-# stage folder -> the genolang modules it must never import
-FORBIDDEN = {
-    "grammar": ("genolang.compiler", "genolang.runtime", "genolang.cli", "genolang.api"),
-    "compiler": ("genolang.runtime", "genolang.cli", "genolang.api"),
-    "runtime": ("genolang.cli", "genolang.api"),
+# the floors, in pipeline order; a module lives on the floor of its longest matching prefix
+FLOORS = [
+    "genolang.base",
+    "genolang.grammar",
+    "genolang.compiler", "genolang.compiler.lower", "genolang.compiler.passes", "genolang.compiler.genotype",
+    "genolang.compiler.build",
+    "genolang.runtime", "genolang.runtime.data", "genolang.runtime.runs", "genolang.runtime.search",
+    "genolang.runtime.retrain", "genolang.runtime.jobs", "genolang.runtime.report",
+    "genolang",                                   # the face: api, cli, specname, classifier
+]
+# modules the front end (`geno check`, `fmt`, `show`, `diff`, `import`, `export`, `compile --summary`)
+# imports: torch may only be imported inside their functions
+FRONT_END = ("genolang.grammar", "genolang.compiler.lower", "genolang.compiler.passes")
+
+# (importer, imported): backward edges not yet removed, with why
+KNOWN_BACKWARD: dict[tuple[str, str], str] = {
+    ("genolang.compiler.passes.summary", "genolang.compiler.build.measure"):
+        "a network the cost model cannot count exactly (a primitive with its own builder) is built and "
+        "measured instead; the fallback belongs to a caller on the build floor",
+    ("genolang.compiler.lower.ir", "genolang.compiler.genotype.raise_"):
+        "print(genotype) shows its .geno text (issue 22, item 9): a dataclass's __str__ lives with the "
+        "class, the IR-to-text printer on the genotype floor; imported inside __str__ only",
+}
+# cycles among modules not yet broken, with why
+KNOWN_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"genolang.compiler.passes.summary", "genolang.compiler.build.measure"}):
+        "the backward edge above; measure returns summary's NetworkSummary",
+    frozenset({"genolang.compiler.lower.ir", "genolang.compiler.genotype.raise_"}):
+        "the backward edge above; raise_ turns ir.Genotype into syntax",
 }
 
 
-def imported_modules(path: Path, package: str) -> list[tuple[str, int]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, node.lineno) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative import: resolve against the file's package
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1])
-                name = f"{base}.{node.module}" if node.module else base
-            else:
-                name = node.module or ""
-            found.append((name, node.lineno))
+def module_name(path: Path) -> str:
+    for package, folder in sorted(SOURCES.items(), key=lambda kv: -len(kv[0])):
+        if folder in path.parents:
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            return ".".join([package, *parts])
+    raise AssertionError(path)
+
+
+@cache
+def modules() -> dict[str, Path]:
+    found = {}
+    for package, folder in SOURCES.items():
+        for path in folder.rglob("*.py"):
+            name = module_name(path)
+            if package == "genolang" or name.startswith(package):
+                found.setdefault(name, path)
     return found
 
 
-def stage_files():
-    for stage in FORBIDDEN:
-        for path in sorted((ROOT / stage).rglob("*.py")):
-            rel = path.relative_to(ROOT / stage).with_suffix("")
-            parts = [p for p in rel.parts if p != "__init__"]
-            package = ".".join(["genolang", stage] + parts[:-1] if path.name != "__init__.py" else ["genolang", stage] + parts)
-            yield stage, path, package
+def floor(name: str) -> int:
+    best = max((f for f in FLOORS if name == f or name.startswith(f + ".")), key=len)
+    return FLOORS.index(best)
 
 
-@pytest.mark.parametrize("stage,path,package", list(stage_files()), ids=lambda v: str(v)[-40:] if isinstance(v, Path) else None)
-def test_no_backward_imports(stage, path, package):
-    bad = [(name, line) for name, line in imported_modules(path, package)
-           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[stage])]
-    assert not bad, f"{path.relative_to(ROOT)} imports a later stage: {bad}"
+def imports(name: str) -> list[tuple[str, int, bool]]:
+    """(imported genolang module, line, at module level) for every import in the module."""
+    path = modules()[name]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    top = set(map(id, tree.body))
+    found = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules() else base for a in node.names]
+        for target in targets:
+            while target and target not in modules():
+                target = target.rpartition(".")[0]
+            if target.startswith("genolang") and target != name:
+                found.append((target, node.lineno, id(node) in top))
+    return found
+
+
+def edges() -> dict[str, set[str]]:
+    return {name: {t for t, _, _ in imports(name)} for name in modules()}
+
+
+def cycles() -> list[frozenset[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    graph, index, low, stack, on, out = edges(), {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(frozenset(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_floor_plan_covers_every_module():
+    assert len(modules()) > 100
+    assert all(floor(name) >= 0 for name in modules())
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_no_import_of_a_later_floor(name):
+    bad = [(target, line) for target, line, _ in imports(name)
+           if floor(target) > floor(name) and (name, target) not in KNOWN_BACKWARD
+           and not (floor(name) == FLOORS.index("genolang") and name == "genolang")]
+    assert not bad, f"{modules()[name].relative_to(ROOT)} imports a later floor: {bad}"
+
+
+def test_the_base_imports_no_stage():
+    for name in modules():
+        if floor(name) == 0:
+            assert all(floor(t) == 0 for t, _, _ in imports(name)), name
+
+
+def test_no_stage_imports_the_face():
+    face = FLOORS.index("genolang")
+    for name in modules():
+        if floor(name) < face:
+            assert all(floor(t) < face for t, _, _ in imports(name)), name
+
+
+def test_no_import_cycle():
+    found = set(cycles())
+    assert found <= set(KNOWN_CYCLES), [sorted(c) for c in found - set(KNOWN_CYCLES)]
+    assert not set(KNOWN_CYCLES) - found, "a known cycle is gone: remove it from KNOWN_CYCLES"
+
+
+def test_known_backward_edges_are_still_there():
+    present = {(name, t) for name in modules() for t, _, _ in imports(name)}
+    assert set(KNOWN_BACKWARD) <= present, "a known backward edge is gone: remove it from KNOWN_BACKWARD"
+
+
+def test_the_front_end_imports_no_torch_at_module_level():
+    for name, path in modules().items():
+        if name.startswith(FRONT_END):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            heavy = [n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                     and any(m.split(".")[0] == "torch" for m in
+                             ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]))]
+            assert not heavy, f"{path.relative_to(ROOT)} imports torch at module level, lines {heavy}"

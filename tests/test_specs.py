@@ -20,10 +20,10 @@ import pytest
 import torch
 
 import genolang
-from genolang.compiler import ir
+from genolang.compiler.lower import ir
 from genolang.compiler.build import EvalNetwork, SearchNetwork
-from genolang.compiler.shapes import plan_network
-from genolang.errors import CompileError
+from genolang.compiler.passes.shapes import plan_network
+from genolang.base.errors import CompileError
 from genolang.grammar import parse_file, print_module
 
 ROOT = Path(__file__).resolve().parents[1]

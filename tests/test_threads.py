@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from genolang import threads
-from genolang.errors import ConfigError
+from genolang.base import threads
+from genolang.base.errors import ConfigError
 
 
 def test_precedence(monkeypatch):

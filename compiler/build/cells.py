@@ -1,7 +1,7 @@
 """The cell walker shared by the search supernet and the discrete network.
 
 Both targets are a :class:`CellNetwork`: stem -> cells -> heads -> classifier, built from a
-:class:`~genolang.compiler.shapes.NetworkPlan`. They differ only in the *node builder*:
+:class:`~genolang.compiler.passes.shapes.NetworkPlan`. They differ only in the *node builder*:
 the supernet builds mixed nodes (every candidate op, weighted by relaxed α), the discrete
 network builds summing nodes (one op per kept edge, drop path). The topology is resolved
 at build time into flat lists of state indices; ``forward`` never looks at a graph.
@@ -20,10 +20,9 @@ from torch import nn
 
 from genolang.compiler.build.heads import Classifier, aux_head, distill_head
 from genolang.compiler.build.ops import build_edge_op
-from genolang.compiler.layers import strided_shape
-from genolang.compiler.primitives import FactorizedReduce, build_expr
-from genolang.compiler.shapes import CellPlan, EdgePlan, NetworkPlan
-from genolang.errors import CompileError
+from genolang.compiler.build.layers import FactorizedReduce, build_expr, strided_shape
+from genolang.compiler.passes.shapes import CellPlan, EdgePlan, NetworkPlan
+from genolang.base.errors import CompileError
 
 __all__ = ["NetOutput", "net_output", "Cell", "ReplacementCell", "CellNetwork", "NodeBuilder", "relu_conv_bn",
            "EmptyNode", "build_node_edges"]

@@ -20,10 +20,10 @@ from torch import nn
 
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
 from genolang.compiler.build.ops import drop_path
-from genolang.compiler.edges import apply_phase  # noqa: F401  (re-exported; torch-free, for the summary)
-from genolang.compiler.ir import Genotype, NetworkTemplate
-from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
-from genolang.errors import CompileError
+from genolang.compiler.lower.edges import apply_phase  # noqa: F401  (re-exported; torch-free, for the summary)
+from genolang.compiler.lower.ir import Genotype, NetworkTemplate
+from genolang.compiler.passes.shapes import CellPlan, EdgePlan, plan_network
+from genolang.base.errors import CompileError
 
 __all__ = ["EvalNetwork", "SumNode", "apply_phase", "load_matching"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genolang.compiler.head_geometry import HEAD_MIN_RESOLUTION, POOL as _POOL, head_resolution_ok
+from genolang.compiler.passes.head_geometry import HEAD_MIN_RESOLUTION, POOL as _POOL, head_resolution_ok
 
 __all__ = ["SideHead", "distill_head", "aux_head", "Classifier", "head_resolution_ok", "HEAD_MIN_RESOLUTION"]
 

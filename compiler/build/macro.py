@@ -54,10 +54,10 @@ from torch import nn
 
 from genolang.compiler.build.cells import Cell, NetOutput, attach_heads, attach_stem, net_output, relu_conv_bn
 from genolang.compiler.build.discrete import SumNode, apply_phase
-from genolang.compiler.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate, Slot
-from genolang.compiler.primitives import FactorizedReduce
-from genolang.compiler.shapes import NetworkPlan, plan_network
-from genolang.errors import CompileError, did_you_mean
+from genolang.compiler.lower.ir import Genotype, MacroChoice, MacroSpec, NetworkTemplate, Slot
+from genolang.compiler.build.layers import FactorizedReduce
+from genolang.compiler.passes.shapes import NetworkPlan, plan_network
+from genolang.base.errors import CompileError, did_you_mean
 
 __all__ = [
     "macro_template", "skip_sources", "SkipAlign",
@@ -311,7 +311,7 @@ class MacroSearchNetworkV1(_V1Network):
         return out
 
     def choice(self) -> MacroChoice:
-        from genolang.compiler.derive_macro import choice_v1
+        from genolang.compiler.genotype.derive_macro import choice_v1
 
         return choice_v1([None if g is None else g.detach() for g in self.gammas()])
 
@@ -460,7 +460,7 @@ class MacroSearchNetworkV2(_V2Network):
         return w
 
     def choice(self) -> MacroChoice:
-        from genolang.compiler.derive_macro import choice_v2
+        from genolang.compiler.genotype.derive_macro import choice_v2
 
         return choice_v2(self.gamma.detach(), self.types)
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genolang.compiler.edges import (  # noqa: F401  (re-exported: the builders' one import place)
+from genolang.compiler.lower.edges import (  # noqa: F401  (re-exported: the builders' one import place)
     RANDOM_OP, SPECIAL_OPS, ZERO_OP, candidate_ops, edge_stride, eval_edge_op, is_random_op, is_zero_op,
     special_op_of,
 )
-from genolang.compiler.ir import OpImpl, Seq
-from genolang.compiler.layers import build_expr
-from genolang.compiler.primitives import is_identity, is_prim
-from genolang.errors import CompileError
+from genolang.compiler.lower.ir import OpImpl, Seq
+from genolang.compiler.build.layers import build_expr
+from genolang.compiler.lower.primitives import is_identity, is_prim
+from genolang.base.errors import CompileError
 
 __all__ = [
     "ZERO_OP", "RANDOM_OP", "SPECIAL_OPS", "candidate_ops", "special_op_of", "edge_stride",

@@ -33,10 +33,10 @@ from torch import nn
 from genolang.compiler.build.cells import CellNetwork, build_node_edges
 from genolang.compiler.build.ops import candidate_ops
 from genolang.compiler.build.recompute import recomputed
-from genolang.compiler.ir import CellSpec, Genotype, NetworkTemplate
-from genolang.compiler.layers import RandomOp, strided_shape
-from genolang.compiler.shapes import CellPlan, EdgePlan, plan_network
-from genolang.errors import CompileError, did_you_mean
+from genolang.compiler.lower.ir import CellSpec, Genotype, NetworkTemplate
+from genolang.compiler.build.layers import RandomOp, strided_shape
+from genolang.compiler.passes.shapes import CellPlan, EdgePlan, plan_network
+from genolang.base.errors import CompileError, did_you_mean
 
 __all__ = ["SearchNetwork", "MixedNode", "relax", "alpha_shape", "EDGE_WEIGHTS", "MEMORY_MODES"]
 
@@ -230,8 +230,8 @@ class SearchNetwork(CellNetwork):
         return out
 
     def genotype(self, name: str = "searched") -> Genotype:
-        """Discretise α with each cell's selection rule (:mod:`genolang.compiler.derive`)."""
-        from genolang.compiler.derive import derive_genotype
+        """Discretise α with each cell's selection rule (:mod:`genolang.compiler.genotype.derive`)."""
+        from genolang.compiler.genotype.derive import derive_genotype
 
         alphas = {key: {n: a.detach() for n, a in self.alpha(key).items()} for key in self.cell_specs}
         edges = {key: {n: w.detach() for n in self.alpha(key) if (w := self.edge_weight(key, n)) is not None}

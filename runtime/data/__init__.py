@@ -10,7 +10,7 @@ augmentation.
 """
 
 # Importing the loader modules registers their dataset kinds.
-from . import cifar, digits, em, image_folder, lens, npz  # noqa: F401
+from . import cifar, digits, em, image_folder, lens, mnist, npz  # noqa: F401
 from .augment import Augment, cutout, normalise, random_crop, random_flip, to_float
 from .dataset import Dataset, available_datasets, load_dataset, register_dataset
 from .seeding import derive_seed, generator_for

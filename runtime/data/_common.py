@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 
 
 def require_root(kind: str, root: str | Path | None) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 
 # The callables numpy arrays are rebuilt with, across numpy 1.x (numpy.core) and 2.x (numpy._core).
 _ALLOWED = {

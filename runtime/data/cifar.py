@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 
 from ._common import check_size, labels_tensor, require_file, require_root, resize_images
 from ._pickle import load_pickled_dict

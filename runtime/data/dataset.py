@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from genolang.errors import ConfigError, did_you_mean
+from genolang.base.errors import ConfigError, did_you_mean
 
 __all__ = ["Dataset", "register_dataset", "load_dataset", "available_datasets"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 
 from ._common import import_pil, minmax_per_image, require_root
 from .dataset import Dataset, register_dataset

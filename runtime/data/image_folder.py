@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 
 from ._common import (channel_stats, check_fraction, check_size, import_pil, labels_tensor,
                       require_root, stratified_split)

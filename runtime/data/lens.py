@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 
 from ._common import channel_stats, check_fraction, check_size, labels_tensor, require_file, require_root, stratified_split
 from .dataset import Dataset, register_dataset

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 
 from ._common import channel_stats, check_size, default_class_names, labels_tensor, require_root, resize_images
 from .dataset import Dataset, register_dataset

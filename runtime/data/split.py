@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 
 from ._common import stratified_split
 from .dataset import Dataset

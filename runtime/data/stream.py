@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 from .seeding import generator_for
 from .split import Part

@@ -1,6 +1,6 @@
 """genolang: a declarative language and compiler for differentiable neural architecture search."""
 
-__version__ = "0.1.0"
+from genolang.base.version import __version__
 
 __all__ = ["load", "loads", "zoo", "compile_search", "compile_eval", "search", "train", "TrainResult",
            "Classifier", "genotype_text", "__version__"]

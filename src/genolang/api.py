@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from genolang.compiler import ir
-from genolang.compiler.lower import Experiment, Program, loads
-from genolang.compiler.lower import load as _load
-from genolang.compiler.raise_ import genotype_text, genotype_to_ast
-from genolang.errors import ConfigError, SpecSemanticError, did_you_mean
+from genolang.compiler.lower import ir
+from genolang.compiler.lower.program import Experiment, Program, loads
+from genolang.compiler.lower.program import load as _load
+from genolang.compiler.genotype.raise_ import genotype_text, genotype_to_ast
+from genolang.base.errors import ConfigError, SpecSemanticError, did_you_mean
 from genolang.specname import spec_path
 
 __all__ = ["load", "loads", "zoo", "Program", "Experiment", "compile_search", "compile_eval",
@@ -37,7 +37,7 @@ def load(path: str | Path) -> Program:
 def zoo(name: str) -> Program:
     """The packaged zoo file of a published genotype (``darts_v1``, ``darts_v2``, ``pc_darts``,
     ``p_darts``, ``cdarts``), with the CIFAR retraining network it names."""
-    from genolang.compiler.load import library_names, library_spec
+    from genolang.compiler.lower.load import library_names, library_spec
 
     path = library_spec(f"zoo/{name}")
     if path is None:
@@ -48,20 +48,8 @@ def zoo(name: str) -> Program:
 
 def pick(program: Program, kind: str, name: str | None):
     """The definition ``name`` of ``kind`` ("genotype", "network", ...), or the only/first one
-    the main file defines when ``name`` is None."""
-    table = {"genotype": program.genotypes, "network": program.templates, "cell": program.cells,
-             "space": program.spaces, "experiment": program.experiments, "macro": program.macros}[kind]
-    if name is not None:
-        if name not in table:
-            raise SpecSemanticError(f"no {kind} named `{name}` in {program.file}",
-                                    hint=did_you_mean(name, table) or (f"{kind}s: " + ", ".join(table) if table else f"the file defines no {kind}"))
-        return table[name]
-    local = [n for n in program.local(kind) if n in table]
-    if local:
-        return table[local[0]]
-    if table:
-        return next(iter(table.values()))
-    raise SpecSemanticError(f"{program.file} defines no {kind}", hint=f"add a `{kind}` definition or name one")
+    the main file defines when ``name`` is None (:meth:`Program.pick`)."""
+    return program.pick(kind, name)
 
 
 def _cells_for(program: Program, template: ir.NetworkTemplate) -> dict[str, ir.CellSpec]:
@@ -102,7 +90,7 @@ def compile_eval(program: Program, genotype: str | ir.Genotype | None = None, te
         template = g.template
     t = pick(program, "network", template)
     if g.macro is not None:  # a hierarchical-search genotype: the macro network of its choices
-        from genolang.runtime.netlink import build_eval_net
+        from genolang.runtime.search.netlink import build_eval_net
 
         net = build_eval_net(t, g, phase=options.get("phase", "retrain"), affine=options.get("affine", True))
     else:
@@ -163,7 +151,7 @@ def search(spec: str | Path | Program, experiment: str | None = None, *, out: st
     ``history`` (one per epoch), ``run_dir`` and ``metrics`` (one record per epoch); the run
     directory's ``genotype.geno`` reads back on its own, and :func:`train` takes the result.
     """
-    from genolang.runtime.driver import start_search
+    from genolang.runtime.jobs.driver import start_search
 
     return start_search(_spec_file(spec), experiment=experiment, out=out,
                         overrides=settings(overrides, **given), progress=progress)
@@ -175,8 +163,8 @@ def training_inputs(source: str | Path | ir.Genotype | Any, spec: str | Path | P
     directory (its genotype, spec copy and resolved config), a search result, a genotype
     object (with ``spec``) or a packaged genotype name (``zoo/darts_v2``)."""
 
-    from genolang.compiler.experiment import ExperimentConfig
-    from genolang.runtime.driver import pick_experiment
+    from genolang.compiler.lower.experiment import ExperimentConfig
+    from genolang.runtime.jobs.driver import pick_experiment
 
     spec_file = _spec_file(spec) if spec is not None else None
 
@@ -202,9 +190,11 @@ def training_inputs(source: str | Path | ir.Genotype | Any, spec: str | Path | P
     run = path.parent
     if spec_file is None and (run / "spec.geno").exists() and (run / "config.json").exists():
         # a search run directory: its spec copy and resolved config
-        from genolang.runtime.rundir import RunDir
+        from genolang.runtime.runs.rundir import RunDir
+        from genolang.base.safe_files import received_spec
 
-        program = _load(run / "spec.geno")
+        received_spec(run, "genotype.geno")     # a run directory may come from anyone: no links
+        program = _load(received_spec(run, "spec.geno"))
         config = RunDir(run, writer=False).load_config()      # a torn config.json is a located error
         if experiment is not None:
             config = pick_experiment(program, experiment)[1]
@@ -224,7 +214,7 @@ def train(genotype: str | Path | ir.Genotype | Any, spec: str | Path | Program |
     Settings override the experiment's as in :func:`search` (``retrain={"epochs": 5}``);
     ``out=None`` writes no run directory.
     """
-    from genolang.runtime.driver import retrain_genotype
+    from genolang.runtime.jobs.driver import retrain_genotype
 
     chosen, program, config, spec_file = training_inputs(genotype, spec, name, experiment)
     config = config.with_overrides(**settings(overrides, **given))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genolang.errors import ConfigError, did_you_mean
+from genolang.base.errors import ConfigError, did_you_mean
 
 
 def spec_path(path: Path) -> Path:
     """``path`` itself when it exists, else the packaged spec of that name; a name (no
     ``.geno``) that is neither is an error naming the closest packaged specs."""
-    from genolang.compiler.load import library_names, library_spec
+    from genolang.compiler.lower.load import library_names, library_spec
 
     try:
         if path.exists():

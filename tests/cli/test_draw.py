@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genolang.cli import app
-from genolang.compiler.draw import alpha_colour
+from genolang.compiler.genotype.draw import alpha_colour
 
 ZOO = Path(__file__).resolve().parents[2] / "specs" / "zoo"
 runner = CliRunner()
@@ -81,7 +81,7 @@ def test_run_alpha_colours_the_edges(tmp_path):
 
 
 def test_unknown_format_is_a_user_error(tmp_path):
-    from genolang.errors import ConfigError
+    from genolang.base.errors import ConfigError
 
     result = runner.invoke(app, ["draw", str(ZOO / "darts_v2.geno"), "--out", str(tmp_path / "x.jpeg")])
     assert isinstance(result.exception, ConfigError)
@@ -104,8 +104,8 @@ def test_a_run_directory_draws_to_a_picture_named_after_the_run(tmp_path, monkey
 
 def test_a_network_is_drawn_in_rows(tmp_path):
     """A 20-cell network was one left-to-right strip (3283 x 150 px): now rows of 6 cells."""
-    from genolang.compiler.draw import network_dot
-    from genolang.compiler.lower import load
+    from genolang.compiler.genotype.draw import network_dot
+    from genolang.compiler.lower.program import load
 
     template = load(ZOO.parent / "icdarts" / "templates.geno").templates["eval_net"]
     text = network_dot(template)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-import tiny  # noqa: E402
+import tiny
 
 
 @pytest.fixture
@@ -26,8 +25,8 @@ def spec(tmp_path) -> Path:
 
 
 def _genotypes(study: Path) -> dict[str, str]:
-    from genolang.compiler.identity import genotype_hash
-    from genolang.compiler.lower import load
+    from genolang.compiler.genotype.hash import genotype_hash
+    from genolang.compiler.lower.program import load
 
     out = {}
     for run in sorted((study / "runs").glob("search_s*")):
@@ -39,8 +38,8 @@ def _genotypes(study: Path) -> dict[str, str]:
 def _kill_once_checkpointed(study: Path, item: str, killed: dict) -> None:
     """SIGKILL the Ray worker running ``item`` once its run has a checkpoint (found through
     the marker file the worker writes beside the item's log)."""
-    from genolang.runtime.ray_engine import MARKER_SUFFIX
-    from genolang.runtime.study import item_done
+    from genolang.runtime.jobs.ray_engine import MARKER_SUFFIX
+    from genolang.runtime.jobs.study import item_done
 
     marker, run = study / "logs" / f"{item}.log{MARKER_SUFFIX}", study / "runs" / item
     deadline = time.time() + 200
@@ -143,7 +142,7 @@ def test_choosing_an_engine_imports_neither_ray_nor_torch(spec, tmp_path):
     """The local engine and an engine error come before any torch or Ray import."""
     import subprocess
 
-    code = ("import sys\nfrom genolang.cli import main\nfrom genolang.runtime.engine import engine_for\n"
+    code = ("import sys\nfrom genolang.cli import main\nfrom genolang.runtime.jobs.engines import engine_for\n"
             "engine_for('local', jobs=2)\n"
             f"sys.argv = ['geno', 'repeat', {str(spec)!r}, '--engine', 'rya', '--out', {str(tmp_path / 's')!r}]\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, 'ray' in sys.modules, 'torch' in sys.modules)\n")

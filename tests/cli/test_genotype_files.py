@@ -77,7 +77,7 @@ experiment mine {
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
     """A finished search of the user-space spec; the project folder is gone afterwards."""
-    from genolang.runtime.driver import start_search
+    from genolang.runtime.jobs.driver import start_search
 
     root = tmp_path_factory.mktemp("user_space")
     project = root / "project"
@@ -134,8 +134,8 @@ def test_retrain_after_moving_the_run_directory(searched, geno, tmp_path):
 
 
 def test_a_spec_file_named_like_a_run_file_is_refused(tmp_path):
-    from genolang.errors import ConfigError
-    from genolang.runtime.rundir import RunDir
+    from genolang.base.errors import ConfigError
+    from genolang.runtime.runs.rundir import RunDir
 
     (tmp_path / "genotype.geno").write_text(OPS)
     spec = tmp_path / "spec_src.geno"

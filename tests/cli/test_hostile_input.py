@@ -11,16 +11,14 @@ not inflate; the wall clock only guards against hangs.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from hostile import located, run_capped  # noqa: E402
+from hostile import located, run_capped
 
-from genolang.limits import MAX_FILE_BYTES  # noqa: E402
+from genolang.base.limits import MAX_FILE_BYTES
 
 SECRET = "TOP-SECRET-LINE"
 NET = """
@@ -41,8 +39,8 @@ SMALL = 256 * 2**20                 # bytes the process may grow by while refusi
 @pytest.fixture(autouse=True, scope="module")
 def _warm():
     """Import every command (and torch) once, so that timings measure the check, not the imports."""
-    import genolang.compiler.export  # noqa: F401
-    import genolang.compiler.summary  # noqa: F401
+    import genolang.compiler.build.export  # noqa: F401
+    import genolang.compiler.passes.summary  # noqa: F401
 
     run_capped("check", str(Path(__file__).resolve().parents[2] / "specs" / "icdarts" / "digits.geno"))
 
@@ -219,7 +217,7 @@ def test_a_huge_network_is_refused_before_allocating(tmp_path):
 def test_many_errors_render_in_linear_time(tmp_path):
     """20,000 duplicate definitions: the parse dominates; rendering the errors is linear."""
     from genolang.api import load
-    from genolang.errors import GenolangError
+    from genolang.base.errors import GenolangError
     import time
 
     path = spec(tmp_path, "op a = relu\n" * 20_000)

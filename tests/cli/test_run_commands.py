@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-from test_checkpoint import _damage, plant  # noqa: E402
+from test_checkpoint import _damage, plant
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_macro import MACRO_PROGRAM  # noqa: E402
+from tiny_macro import MACRO_PROGRAM
 
-from genolang.runtime.driver import retrain_genotype, start_search  # noqa: E402
-from genolang.runtime.hierarchical import start_macro_search  # noqa: E402
+from genolang.runtime.jobs.driver import retrain_genotype, start_search
+from genolang.runtime.jobs.hierarchical import start_macro_search
 
 SPEC = MACRO_PROGRAM + """experiment tiny {
   data {
@@ -63,7 +59,7 @@ def runs(tmp_path_factory):
     torch.set_num_threads(1)
     try:
         search = start_search(spec, out=root / "made", progress=False).run_dir
-        from genolang.compiler.lower import load
+        from genolang.compiler.lower.program import load
         program = load(spec)
         config = program.experiments["tiny"].config
         retrain = retrain_genotype(program.genotypes["micro"], program, config, out=root / "made",
@@ -220,7 +216,7 @@ def test_force_accepts_a_change_and_continues(geno, runs, tmp_path):
 
 
 def test_macro_search_takes_the_run_lock(geno, runs, tmp_path):
-    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.runs.rundir import RunDir
 
     run = copy_run(runs, "macro", tmp_path)
     holder = RunDir(run)
@@ -272,7 +268,7 @@ def test_train_of_a_run_directory_trains_exactly_that_run(geno, runs, tmp_path):
     assert_clean(ran)
     assert "tiny: no such run directory" in ran.stderr and f"geno train {tmp_path / 'moved' / 'tiny-2'}" in ran.stderr
     # an interrupted run is named, not silently replaced by another
-    from genolang.runtime.rundir import new_run_dir
+    from genolang.runtime.runs.rundir import new_run_dir
     new_run_dir(out, "tiny")
     ran = geno("train", str(out / "tiny-3"), "-q")
     assert_clean(ran)
@@ -290,7 +286,7 @@ def test_a_failed_start_leaves_no_run_directory(geno, runs, tmp_path):
 
 def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, runs):
     """click turns every EOFError into an Abort, which used to exit 130 with no message."""
-    import genolang.runtime.driver as driver
+    import genolang.runtime.jobs.driver as driver
 
     def torn(*args, **kwargs):
         raise EOFError("Ran out of input")
@@ -303,7 +299,7 @@ def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, ru
 def test_eval_measures_the_latency_on_this_machine(geno, runs, tmp_path, monkeypatch):
     """`geno eval` used to print the latency stored at training time (here none: the tiny
     retraining measures none), not a measurement (issue 22, item 11)."""
-    import genolang.runtime.metrics as metrics
+    import genolang.runtime.runs.metrics as metrics
 
     monkeypatch.setattr(metrics, "latency_per_batch", lambda net, batches, warmup=1: 0.125 * len(batches))
     ran = geno("eval", str(copy_run(runs, "train", tmp_path)))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_macro import MACRO_PROGRAM  # noqa: E402
+from tiny_macro import MACRO_PROGRAM
 
 SPEC = MACRO_PROGRAM + """experiment tiny_digits {
   data {
@@ -52,7 +50,7 @@ def test_macro_search_prints_its_summary_once(geno, tmp_path):
 
 
 def test_only_rank_zero_prints_the_genotype(geno, tmp_path, monkeypatch):
-    import genolang.runtime.driver as driver
+    import genolang.runtime.jobs.driver as driver
 
     finished = SimpleNamespace(run_dir=Path(tmp_path) / "run", genotype=None)
     monkeypatch.setattr(driver, "start_search", lambda *a, **k: finished)

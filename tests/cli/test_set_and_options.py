@@ -87,7 +87,7 @@ def test_every_option_is_a_setting_twin_or_no_setting(command):
 @pytest.fixture
 def stop_after_the_run_dir(monkeypatch):
     """Interrupt every run right after it wrote config.json (exit 130, a run left to resume)."""
-    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.runs.rundir import RunDir
 
     real = RunDir.begin
 

@@ -7,15 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_macro import MACRO_PROGRAM  # noqa: E402
+from tiny_macro import MACRO_PROGRAM
 
-from genolang import threads  # noqa: E402
+from genolang.base import threads
 
 SPEC = MACRO_PROGRAM + """experiment tiny {
   data { kind = digits  size = 16  limit = 16  test_limit = 4 }

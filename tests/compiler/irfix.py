@@ -7,7 +7,7 @@ retraining templates. Labels follow the stdlib names (``sep_conv_3``, ``skip``, 
 
 from __future__ import annotations
 
-from genolang.compiler.ir import (
+from genolang.compiler.lower.ir import (
     BinOp, CellSpec, GenoCell, GenoEdge, Genotype, NetworkTemplate, Num, OpExpr, OpImpl,
     OpSpace, Prim, Residual, Selection, Seq, Slot, Sym,
 )

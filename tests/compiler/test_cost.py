@@ -1,4 +1,4 @@
-"""The summary from shapes (compiler/cost.py, no torch) equals what the built modules measure.
+"""The summary from shapes (compiler/passes/cost.py, no torch) equals what the built modules measure.
 
 Parameters and α: every zoo genotype and every network the spec library plans (each distinct
 one once; building the large supernets -- search cells on the 20-cell evaluation and
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import genolang
-from genolang.compiler.measure import build_network, measure_network
-from genolang.compiler.summary import summarize
-from genolang.compiler.verify import planned_networks
-from genolang.errors import GenolangError
+from genolang.compiler.build.measure import build_network, measure_network
+from genolang.compiler.passes.summary import summarize
+from genolang.compiler.passes.verify import planned_networks
+from genolang.base.errors import GenolangError
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVATION_TOLERANCE = 0.005
@@ -125,13 +125,14 @@ def test_mult_adds_and_activations_equal_the_measured(case):
 
 def test_a_primitive_without_a_cost_rule_is_measured(monkeypatch):
     """A primitive with its own builder has no cost rule: the summary builds and measures."""
-    from genolang.compiler import cost, summary
+    from genolang.compiler.build import measure
+    from genolang.compiler.passes import cost
 
     monkeypatch.delitem(cost._RULES, "max_pool")
     template, cells, _ = _measured_cases()["darts_v2"]
     calls = []
-    real = summary.__getattr__("measure_network")
-    monkeypatch.setattr("genolang.compiler.measure.measure_network",
+    real = measure.measure_network
+    monkeypatch.setattr("genolang.compiler.build.measure.measure_network",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     assert summarize(template, cells, activations=False).params == 3_349_342
     assert calls == [1]

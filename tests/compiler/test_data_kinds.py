@@ -2,7 +2,7 @@
 
 import inspect
 
-from genolang.compiler.data_kinds import DATA_KINDS
+from genolang.compiler.passes.data_kinds import DATA_KINDS
 
 
 def test_the_table_lists_every_loader_and_its_options():

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import irfix
-from genolang.compiler.derive import derive_cell, derive_genotype, derive_node
-from genolang.compiler.ir import GenoEdge, Selection
-from genolang.errors import CompileError
+from genolang.compiler.genotype.derive import derive_cell, derive_genotype, derive_node
+from genolang.compiler.lower.ir import GenoEdge, Selection
+from genolang.base.errors import CompileError
 
 OPS = list(irfix.darts_space().labels)   # skip, max_pool_3, avg_pool_3, sep_conv_3, sep_conv_5, dil_conv_3, dil_conv_5
 

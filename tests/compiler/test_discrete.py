@@ -9,8 +9,8 @@ import torch
 import irfix
 from genolang.compiler.build import EvalNetwork, load_matching
 from genolang.compiler.build.discrete import apply_phase
-from genolang.compiler.ir import Genotype
-from genolang.errors import CompileError
+from genolang.compiler.lower.ir import Genotype
+from genolang.base.errors import CompileError
 
 B = 2
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genolang.compiler.dwconv import DepthwiseConv2d
+from genolang.compiler.build.dwconv import DepthwiseConv2d
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

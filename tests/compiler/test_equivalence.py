@@ -17,7 +17,7 @@ import torch
 import irfix
 from genolang.compiler.build import EvalNetwork, SearchNetwork, load_matching
 from genolang.compiler.build.ops import candidate_ops
-from genolang.compiler.ir import Selection
+from genolang.compiler.lower.ir import Selection
 
 
 def template():

@@ -3,9 +3,9 @@
 import pytest
 
 import genolang
-from genolang.compiler.estimate import estimate_network
-from genolang.compiler.shapes import plan_network
-from genolang.compiler.measure import measure_network as summarize
+from genolang.compiler.passes.estimate import estimate_network
+from genolang.compiler.passes.shapes import plan_network
+from genolang.compiler.build.measure import measure_network as summarize
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 

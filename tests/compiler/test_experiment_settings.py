@@ -1,12 +1,12 @@
-"""Experiment settings that the fidelity of the search rests on (compiler/experiment.py)."""
+"""Experiment settings that the fidelity of the search rests on (compiler/lower/experiment.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from genolang.compiler.experiment import ExperimentConfig
-from genolang.compiler.lower import loads
-from genolang.errors import UserError
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.compiler.lower.program import loads
+from genolang.base.errors import UserError
 
 
 def test_name_defaults_are_explicit_and_routes_do_not_touch_sharing():

@@ -9,9 +9,9 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genolang.compiler import ir
-from genolang.compiler.identity import cell_depth, cell_hash, genotype_hash
-from genolang.compiler.lower import load
+from genolang.compiler.lower import ir
+from genolang.compiler.genotype.hash import cell_depth, cell_hash, genotype_hash
+from genolang.compiler.lower.program import load
 from genolang.grammar import parse_file
 from genolang.grammar import syntax as S
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import genolang
-from genolang.compiler.dump import dump_program
+from genolang.compiler.lower.dump import dump_program
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "ir"

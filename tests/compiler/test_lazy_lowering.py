@@ -3,7 +3,7 @@
 import pytest
 
 import genolang
-from genolang.errors import GenolangError
+from genolang.base.errors import GenolangError
 
 LIB = """
 op good = relu

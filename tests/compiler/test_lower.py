@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import genolang
-from genolang.compiler import ir
-from genolang.compiler.lower import DEFAULT_STEM
-from genolang.errors import ErrorGroup, SpecSemanticError
+from genolang.compiler.lower import ir
+from genolang.compiler.lower.program import DEFAULT_STEM
+from genolang.base.errors import ErrorGroup, SpecSemanticError
 
 
 def P(name, **args):

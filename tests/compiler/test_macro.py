@@ -9,13 +9,13 @@ from genolang.compiler.build.macro import (
     MacroEvalNetworkV1, MacroEvalNetworkV2, MacroSearchNetworkV1, MacroSearchNetworkV2, build_macro_eval,
     build_macro_search, macro_template, skip_sources,
 )
-from genolang.compiler.derive_macro import (
+from genolang.compiler.genotype.derive_macro import (
     attach_macro, check_choice, choice_v1, choice_v2, default_skips, derive_macro, macro_summary,
 )
-from genolang.compiler.ir import MacroChoice
-from genolang.compiler.lower import loads
-from genolang.compiler.raise_ import genotype_text
-from genolang.errors import CompileError
+from genolang.compiler.lower.ir import MacroChoice
+from genolang.compiler.lower.program import loads
+from genolang.compiler.genotype.raise_ import genotype_text
+from genolang.base.errors import CompileError
 
 import irfix
 

@@ -6,7 +6,7 @@ import torch
 
 import irfix
 from genolang.compiler.build.ops import build_edge_op, candidate_ops
-from genolang.compiler.primitives import expr_shape
+from genolang.compiler.lower.primitives import expr_shape
 
 CASES = [(space, label) for space, make in irfix.ALL_SPACES.items() for label in make().labels]
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from genolang.api import compile_eval, compile_search, load, loads
-from genolang.errors import CompileError
+from genolang.base.errors import CompileError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,10 @@ and gradients flow. Errors name the primitive and suggest fixes."""
 import pytest
 import torch
 
-from genolang.compiler.ir import BinOp, Concat, Num, Prim, Residual, Seq, Sum, Sym
-from genolang.compiler.primitives import PRIMITIVES, build_expr, expr_shape
-from genolang.errors import CompileError, Span
+from genolang.compiler.lower.ir import BinOp, Concat, Num, Prim, Residual, Seq, Sum, Sym
+from genolang.compiler.build.layers import build_expr
+from genolang.compiler.lower.primitives import PRIMITIVES, expr_shape
+from genolang.base.errors import CompileError, Span
 
 C, S = Sym("C"), Sym("s")
 

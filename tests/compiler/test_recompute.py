@@ -9,8 +9,8 @@ import torch
 
 import irfix
 from genolang.compiler.build import SearchNetwork
-from genolang.compiler.ir import Selection
-from genolang.errors import CompileError
+from genolang.compiler.lower.ir import Selection
+from genolang.base.errors import CompileError
 
 B = 2
 

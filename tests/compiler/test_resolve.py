@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from genolang.compiler import resolve
-from genolang.compiler.resolve import UseRefused, project_root, resolve_use
+from genolang.compiler.lower import resolve
+from genolang.compiler.lower.resolve import UseRefused, project_root, resolve_use
 
 
 @pytest.fixture

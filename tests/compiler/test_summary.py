@@ -9,9 +9,10 @@ import torch
 
 import irfix
 from genolang.compiler.build import EvalNetwork
-from genolang.compiler.export import export_network
-from genolang.compiler.summary import count_mult_adds, format_summary, summarize
-from genolang.errors import CompileError
+from genolang.compiler.build.export import export_network
+from genolang.compiler.build.measure import count_mult_adds
+from genolang.compiler.passes.summary import format_summary, summarize
+from genolang.base.errors import CompileError
 
 
 def test_darts_v2_summary():

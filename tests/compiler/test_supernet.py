@@ -8,9 +8,9 @@ import torch
 
 import irfix
 from genolang.compiler.build import SearchNetwork
-from genolang.compiler.shapes import plan_network
-from genolang.compiler.ir import OpSpace, Prim, Selection, Seq, Slot, Sym
-from genolang.errors import CompileError
+from genolang.compiler.passes.shapes import plan_network
+from genolang.compiler.lower.ir import OpSpace, Prim, Selection, Seq, Slot, Sym
+from genolang.base.errors import CompileError
 
 B = 2
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from genolang.api import compile_eval, loads
-from genolang.compiler.ir import Prim
-from genolang.compiler.primitives import expr_shape
-from genolang.errors import GenolangError
+from genolang.compiler.lower.ir import Prim
+from genolang.compiler.lower.primitives import expr_shape
+from genolang.base.errors import GenolangError
 
 SPEC = """use "spaces.geno"
 

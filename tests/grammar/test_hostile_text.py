@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from genolang.errors import SpecSyntaxError
+from genolang.base.errors import SpecSyntaxError
 from genolang.grammar import parse, parse_file
 from genolang.grammar.reading import read_spec
-from genolang.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_SYNTAX_DEPTH
+from genolang.base.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_SYNTAX_DEPTH
 
 
 def test_nesting_deeper_than_the_limit_is_a_located_error():

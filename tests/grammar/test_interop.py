@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from genolang.errors import SpecSyntaxError, UserError
+from genolang.base.errors import SpecSyntaxError, UserError
+from genolang.compiler.genotype.diff import diff_modules
 from genolang.grammar import interop as I, parse, print_module, syntax as S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -445,16 +446,16 @@ BASE = """genotype a {
 
 
 def test_diff_identical_and_cosmetic_changes():
-    assert I.diff_modules(g(BASE), g(BASE)) == []
+    assert diff_modules(g(BASE), g(BASE)) == []
     cosmetic = BASE.replace("sep_conv_3(c0) + skip(c1)", "skip(c1) + sep_conv_3(c0)  # swapped") \
                    .replace('source = "x"', 'source = "y"')
-    assert I.diff_modules(g(BASE), g("# comment\n" + cosmetic)) == []
+    assert diff_modules(g(BASE), g("# comment\n" + cosmetic)) == []
 
 
 def test_diff_reports_edges_nodes_and_concat():
     changed = BASE.replace("sep_conv_3(c1) + max_pool_3(n0)", "dil_conv_5(c1) + skip(c0)") \
                   .replace("output concat(n0, n1)", "n2 = 0\n    output concat(n1, n2)")
-    assert I.diff_modules(g(BASE), g(changed)) == [
+    assert diff_modules(g(BASE), g(changed)) == [
         "normal.n1: sep_conv_3(c1) -> dil_conv_5(c1)",
         "normal.n1: - max_pool_3(n0)",
         "normal.n1: + skip(c0)",
@@ -466,7 +467,7 @@ def test_diff_reports_edges_nodes_and_concat():
 
 def test_diff_pairs_same_op_moved_to_another_source():
     changed = BASE.replace("max_pool_3(n0)", "max_pool_3(c0)")
-    assert I.diff_modules(g(BASE), g(changed)) == ["normal.n1: max_pool_3(n0) -> max_pool_3(c0)"]
+    assert diff_modules(g(BASE), g(changed)) == ["normal.n1: max_pool_3(n0) -> max_pool_3(c0)"]
 
 
 def test_diff_cells_settings_and_other_definitions():
@@ -474,7 +475,7 @@ def test_diff_cells_settings_and_other_definitions():
             .replace("output concat(n0, n1)", "output concat(n1, n0)") \
         + "cell reduce_x {}\n"
     b = b.replace("  }\n}\n", "  }\n  cell reduce {\n    reduction\n    n0 = skip(c0)\n  }\n}\n", 1)
-    lines = I.diff_modules(g(BASE + "op x = relu\n"), g(b))
+    lines = diff_modules(g(BASE + "op x = relu\n"), g(b))
     assert lines == [
         "genotype: a -> b",
         "space: darts -> nb201",
@@ -488,15 +489,15 @@ def test_diff_cells_settings_and_other_definitions():
 def test_diff_several_genotypes_matched_by_name():
     two = BASE + BASE.replace("genotype a", "genotype c")
     other = BASE + BASE.replace("genotype a", "genotype d").replace("skip(c1)", "skip(c0)")
-    assert I.diff_modules(g(two), g(other)) == ["- genotype c", "+ genotype d"]
+    assert diff_modules(g(two), g(other)) == ["- genotype c", "+ genotype d"]
     changed = BASE + BASE.replace("genotype a", "genotype c").replace("skip(c1)", "skip(c0)")
-    assert I.diff_modules(g(two), g(changed)) == ["c.normal.n0: skip(c1) -> skip(c0)"]
+    assert diff_modules(g(two), g(changed)) == ["c.normal.n0: skip(c1) -> skip(c0)"]
 
 
 def test_diff_cell_attributes():
     a = g("genotype a { cell n { inputs c0, c1 n0 = skip(c0) } }")
     b = g("genotype a { macro { version = 1 } cell n { inputs c0 reduction zero V2 n0 = skip(c0) } }")
-    assert I.diff_modules(a, b) == [
+    assert diff_modules(a, b) == [
         "macro.version: (none) -> 1",
         "n.inputs: c0, c1 -> c0",
         "n: + reduction",

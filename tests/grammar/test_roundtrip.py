@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-sys.path.insert(0, str(Path(__file__).parent))
-import strategies as gs  # noqa: E402
+import strategies as gs
 
-from genolang.grammar import parse, print_module, syntax as S  # noqa: E402
+from genolang.grammar import parse, print_module, syntax as S
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

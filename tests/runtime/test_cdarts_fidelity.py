@@ -12,20 +12,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.build import SearchNetwork  # noqa: E402
-from genolang.runtime.losses import kd_loss  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.compiler.build import SearchNetwork
+from genolang.runtime.search.losses import kd_loss
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 
 def _nets(edge_weights: str):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import UserError
-from genolang.runtime.checkpoint import (
+from genolang.base.errors import UserError
+from genolang.runtime.runs.checkpoint import (
     CheckpointError, load_checkpoint, remove_orphans, rng_state, save_atomic, set_rng_state,
 )
 
@@ -130,3 +130,26 @@ def test_rng_state_round_trips_through_a_checkpoint(tmp_path):
     set_rng_state(load_checkpoint(tmp_path / "c.pt")["rng"], {"g": gen})
     again = (random.random(), np.random.standard_normal(), torch.rand(1), torch.rand(1, generator=gen))
     assert expected[:2] == again[:2] and all(torch.equal(a, b) for a, b in zip(expected[2:], again[2:]))
+
+
+def test_ctrl_c_inside_the_write_interrupts_after_it_not_as_a_runtime_error(tmp_path, monkeypatch):
+    """SIGINT while torch.save writes (where torch's C++ writer would turn it into a RuntimeError,
+    exit 1) waits for the write, then is a KeyboardInterrupt (exit 130), the checkpoint whole."""
+    import io
+    import os
+    import signal
+
+    from genolang.runtime.runs import checkpoint as ck
+
+    real_save = torch.save
+
+    def interrupted_save(obj, handle):
+        if not isinstance(handle, io.BytesIO):    # the write to disk, not the envelope's payload
+            os.kill(os.getpid(), signal.SIGINT)   # arrives while the file is being written
+        real_save(obj, handle)
+
+    monkeypatch.setattr(ck.torch, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        ck.save_atomic({"w": torch.arange(4)}, tmp_path / "c.pt")
+    monkeypatch.setattr(ck.torch, "save", real_save)
+    assert torch.equal(ck.load_checkpoint(tmp_path / "c.pt")["w"], torch.arange(4))

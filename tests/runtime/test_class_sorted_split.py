@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.compiler.experiment import ExperimentConfig
-from genolang.errors import DataError
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.base.errors import DataError
 from genolang.runtime.data import Dataset, split_half
-from genolang.runtime.driver import load_data, search_data
+from genolang.runtime.jobs.driver import load_data, search_data
 
 Image = pytest.importorskip("PIL.Image")
 

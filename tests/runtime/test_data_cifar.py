@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 from genolang.runtime.data import load_dataset
 from genolang.runtime.data.cifar import CIFAR10_MEAN
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 from genolang.runtime.data import load_dataset
 from genolang.runtime.data.em import _centre_counts, _crops, _sample_windows
 
@@ -119,7 +119,7 @@ def test_missing_and_mismatched_stacks(tmp_path):
 
 
 def test_bad_crop_counts_are_config_errors(tmp_path):
-    from genolang.errors import ConfigError
+    from genolang.base.errors import ConfigError
 
     root = write_em(tmp_path / "em")
     for bad in (0, (3,), (2, 0), "300"):

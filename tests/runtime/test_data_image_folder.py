@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genolang.errors import DataError
+from genolang.base.errors import DataError
 from genolang.runtime.data import load_dataset
 
 Image = pytest.importorskip("PIL.Image")

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 import genolang
-from genolang.errors import DataError
-from genolang.runtime.driver import load_data, pick_experiment, search_data
+from genolang.base.errors import DataError
+from genolang.runtime.jobs.driver import load_data, pick_experiment, search_data
 
 Image = pytest.importorskip("PIL.Image")
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -54,7 +54,7 @@ def test_a_relative_data_path_is_read_from_the_spec_folder(project):
 
 
 def test_packaged_specs_keep_reading_data_from_the_current_directory():
-    from genolang.compiler.load import library_spec
+    from genolang.compiler.lower.load import library_spec
 
     config = pick_experiment(genolang.load(library_spec("science/lens")), None)[1]
     assert config.data.path == "data/sglfc"
@@ -82,7 +82,7 @@ class _Binary(nn.Module):
 def test_a_binary_tasks_f_beta_states_its_beta(capsys):
     from genolang.cli.train import _print_metrics
     from genolang.runtime.data.augment import Augment
-    from genolang.runtime.retrain import evaluate
+    from genolang.runtime.retrain.loop import evaluate
 
     x = torch.linspace(-1, 1, 8).view(8, 1, 1, 1)
     metrics = evaluate(_Binary(), x, (x.flatten() > 0).long(), Augment(mean=(0.0,), std=(1.0,)), batch=4)

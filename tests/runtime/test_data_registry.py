@@ -2,7 +2,7 @@
 
 import pytest
 
-from genolang.errors import ConfigError, DataError
+from genolang.base.errors import ConfigError, DataError
 from genolang.runtime.data import available_datasets, load_dataset
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 from genolang.runtime.data import BatchStream, Part, search_stream
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
 
 @contextlib.contextmanager
@@ -41,9 +40,9 @@ def _spawn_two(main, out) -> None:
 
 
 def _rank_main(rank: int, size: int, port: int, out: str) -> None:
-    from genolang.runtime.distributed import world
-    from genolang.runtime.rundir import RunDir
-    from genolang.runtime.search import CyclicSearch
+    from genolang.runtime.search.distributed import world
+    from genolang.runtime.runs.rundir import RunDir
+    from genolang.runtime.search.loop import CyclicSearch
 
     with _gloo_rank(rank, size, port):
         assert world() == (rank, size)
@@ -70,9 +69,9 @@ def _retrain_rank_main(rank: int, size: int, port: int, out: str) -> None:
     import dataclasses
 
     from genolang.runtime.data import Dataset
-    from genolang.runtime.distributed import shard
-    from genolang.runtime.retrain import Retrainer
-    from genolang.runtime.rundir import RunDir
+    from genolang.runtime.search.distributed import shard
+    from genolang.runtime.retrain.loop import Retrainer
+    from genolang.runtime.runs.rundir import RunDir
 
     with _gloo_rank(rank, size, port):
         g = torch.Generator().manual_seed(0)

@@ -5,20 +5,17 @@ to resume from, and writes no genotype derived from non-finite α."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.rundir import RunDir  # noqa: E402
-from genolang.runtime.search import run_search  # noqa: E402
+from genolang.runtime.runs.checkpoint import load_checkpoint
+from genolang.runtime.runs.finite import EXIT_NONFINITE, FiniteWatch, NonFiniteError, check_state
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.runs.rundir import RunDir
+from genolang.runtime.search.loop import run_search
 
 SEARCH = {"epochs": 1, "pretrain_epochs": 1, "batch": 8, "steps_per_epoch": 2, "test_every": 0}
 
@@ -83,7 +80,7 @@ def test_diverging_retraining_stops(tmp_path):
     from test_retrain import config, dataset, template
     from tiny import irfix
 
-    from genolang.runtime.retrain import run_retrain
+    from genolang.runtime.retrain.loop import run_retrain
 
     with pytest.raises(NonFiniteError, match="retrain"):
         run_retrain(config(epochs=2, lr=1e9, steps_per_epoch=2), template=template(), genotype=irfix.darts_v2(),

@@ -19,23 +19,20 @@ Gradient clipping is switched off (a huge max norm) so that gradients compare ex
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.lower import loads  # noqa: E402
-from genolang.runtime.hierarchical import MacroSearch  # noqa: E402
-from genolang.runtime.losses import kd_loss  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.netlink import share_stem_heads  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.compiler.lower.program import loads
+from genolang.runtime.jobs.hierarchical import MacroSearch
+from genolang.runtime.search.losses import kd_loss
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.netlink import share_stem_heads
+from genolang.runtime.search.loop import CyclicSearch
 
 
 @dataclass(frozen=True)

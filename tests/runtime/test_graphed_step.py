@@ -1,21 +1,18 @@
-"""The schedule around a CUDA graph (runtime/graphed_step.py), on the CPU: the graph's three
+"""The schedule around a CUDA graph (runtime/search/graphed_step.py), on the CPU: the graph's three
 CUDA calls are replaced by their meaning (a warm-up step runs, a capture runs nothing, a
 replay runs the captured step on the static inputs). A graphed epoch must then train exactly
 as the eager one: same α, same weights, same metrics."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.graphed_step import WARMUP, GraphedStep  # noqa: E402
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.runtime.search.graphed_step import WARMUP, GraphedStep
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 
 class CpuGraph(GraphedStep):

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from genolang.compiler.experiment import ExperimentConfig
-from genolang.compiler.ir import MacroChoice
-from genolang.compiler.lower import load, loads
-from genolang.runtime.hierarchical import (
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.compiler.lower.ir import MacroChoice
+from genolang.compiler.lower.program import load, loads
+from genolang.runtime.jobs.hierarchical import (
     MacroOptions, MacroSearch, resolve_genotype, resume_macro_search, run_macro_search,
 )
-from genolang.runtime.search import SearchData
-from genolang.runtime.checkpoint import load_checkpoint
+from genolang.runtime.search.loop import SearchData
+from genolang.runtime.runs.checkpoint import load_checkpoint
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK  # noqa: E402
+from tiny import MACRO_CELLS as CELLS, MACRO_GENOTYPE as GENOTYPE, MACRO_NETWORK as NETWORK
 
 EXPERIMENT = """
 experiment tiny_digits {

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.experiment import ROUTES, ExperimentConfig  # noqa: E402
-from genolang.runtime.losses import Route, kd_loss, objectives  # noqa: E402
-from genolang.runtime.netlink import build_eval_net, build_search_net  # noqa: E402
+from genolang.compiler.lower.experiment import ROUTES, ExperimentConfig
+from genolang.runtime.search.losses import Route, kd_loss, objectives
+from genolang.runtime.search.netlink import build_eval_net, build_search_net
 
 
 def test_kd_matches_kl_div_definitions():
@@ -94,3 +91,24 @@ def test_kd_terms_change_the_objectives(nets):
     assert icd.w_search > b2.w_search                         # + λ·KD(train)
     assert torch.allclose(icd.w_eval, F.cross_entropy(e_t.logits, d.train_y))
     assert a1.w_eval > F.cross_entropy(e_v.logits, d.val_y)   # CE_E(val) + λ·KD(val)
+
+
+def test_kd_mask_teaches_only_the_samples_whose_label_the_teacher_predicts():
+    """kd_mask = teacher_correct: the samples E gets wrong add nothing (not even a gradient),
+    the others add exactly their unmasked terms; the divisor stays the batch's."""
+    import torch
+    from genolang.runtime.search.losses import Route, kd_loss
+
+    g = torch.Generator().manual_seed(0)
+    student = torch.randn(6, 4, generator=g, requires_grad=True)
+    teacher = torch.randn(6, 4, generator=g)
+    y = teacher.argmax(1).clone()
+    y[[1, 4]] = (y[[1, 4]] + 1) % 4            # the teacher is wrong on samples 1 and 4
+    masked = Route(kd_mask="teacher_correct", lam=0.5).kd(student, teacher, y)
+    right = [0, 2, 3, 5]
+    by_hand = 0.5 * kd_loss(student[right], teacher[right]) * len(right) / 6
+    torch.testing.assert_close(masked, by_hand)
+    masked.backward()
+    assert student.grad[[1, 4]].abs().max() == 0 and student.grad[right].abs().max() > 0
+    plain = Route(lam=0.5).kd(student, teacher, y)
+    torch.testing.assert_close(plain, 0.5 * kd_loss(student, teacher))

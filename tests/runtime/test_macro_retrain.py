@@ -6,7 +6,7 @@ import torch
 
 import genolang
 from genolang.compiler.build.macro import MacroEvalNetworkV1, MacroEvalNetworkV2
-from genolang.compiler.ir import MacroChoice, NetworkTemplate, Slot
+from genolang.compiler.lower.ir import MacroChoice, NetworkTemplate, Slot
 
 SPEC = '''
 use "spaces.geno"

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import fbeta_score, roc_auc_score
 
-from genolang.runtime.metrics import (AverageMeter, accuracy, binary_accuracy, fbeta, latency_per_batch,
+from genolang.runtime.runs.metrics import (AverageMeter, accuracy, binary_accuracy, fbeta, latency_per_batch,
                                       max_fbeta, positive_scores, precision_recall_at, roc_auc)
 
 
@@ -89,3 +89,33 @@ def test_latency_per_batch_counts_calls_and_restores_mode():
     seconds = latency_per_batch(model, batches, warmup=3, repeats=2)
     assert seconds >= 0 and len(calls) == 3 + 2 * 2
     assert all(mode == (False, False) for mode in calls) and model.training
+
+
+def test_latency_holds_the_thread_count_it_is_given_and_restores_it():
+    """The timing runs at the fixed count (never the load-following one) and gives it back."""
+    import torch
+    from genolang.runtime.runs.metrics import latency_per_batch
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return x
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    t = latency_per_batch(Probe(), [torch.zeros(2, 1)] * 3, warmup=1, repeats=4, threads=target)
+    assert t >= 0 and seen == [target] * (1 + 4 * 3)
+    assert torch.get_num_threads() == before
+
+
+def test_latency_is_the_median_of_its_passes(monkeypatch):
+    """One slow pass (a burst of load) does not move the figure: the median of the passes."""
+    import torch
+    import genolang.runtime.runs.metrics as metrics
+
+    clock = iter([0.0, 1.0, 1.0, 2.0, 2.0, 30.0, 30.0, 31.0])   # pass times 1, 1, 28, 1
+    monkeypatch.setattr(metrics.time, "perf_counter", lambda: next(clock))
+    t = metrics.latency_per_batch(torch.nn.Identity(), [torch.zeros(1)], warmup=0, repeats=4)
+    assert t == 1.0

@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from genolang.runtime.eta import RunClock
-from genolang.runtime.progress import Progress, format_seconds
+from genolang.runtime.runs.eta import RunClock
+from genolang.runtime.runs.progress import Progress, format_seconds
 
 
 class Clock:

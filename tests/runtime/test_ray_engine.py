@@ -4,11 +4,9 @@ study on Ray, with a worker killed mid-run: tests/cli/test_engine_cli.py.)"""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
 
 def _spec(tmp_path: Path, text: str, name: str = "tiny.geno") -> Path:
@@ -18,8 +16,8 @@ def _spec(tmp_path: Path, text: str, name: str = "tiny.geno") -> Path:
 
 
 def test_tournament_games_on_ray_give_the_local_genotypes(tmp_path, ray_address):
-    from genolang.runtime.driver import start_search
-    from genolang.runtime.ray_engine import RayEngine
+    from genolang.runtime.jobs.driver import start_search
+    from genolang.runtime.jobs.ray_engine import RayEngine
 
     spec = _spec(tmp_path, tiny.TOURNAMENT)
     local = start_search(spec, out=tmp_path / "local", progress=False)
@@ -35,9 +33,9 @@ def test_each_run_gets_one_gpu_by_default_where_the_cluster_has_gpus(ray_address
     import ray
     import pytest
 
-    from genolang.errors import ConfigError
-    from genolang.runtime.engine import placement, worker_env
-    from genolang.runtime.ray_engine import RayEngine
+    from genolang.base.errors import ConfigError
+    from genolang.runtime.jobs.engine import placement, worker_env
+    from genolang.runtime.jobs.ray_engine import RayEngine
 
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 16.0, "GPU": 2.0})
     engine = RayEngine(cpus_per_run=4)

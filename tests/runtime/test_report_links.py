@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from genolang.runtime.report import band, collect_runs, write_report
+from genolang.runtime.report.page import band, collect_runs, write_report
 
 GENOTYPE = """genotype {name} {{
   space darts
@@ -63,7 +63,7 @@ def test_the_band_of_two_runs_stays_within_0_and_100_percent():
 def test_op_frequency_panels_share_one_axis_zero_counts_included(monkeypatch):
     from collections import Counter
 
-    import genolang.runtime.report_figures as figs
+    import genolang.runtime.report.figures as figs
 
     pytest.importorskip("matplotlib")
     shown = {}

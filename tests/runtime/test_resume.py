@@ -14,21 +14,20 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.search import CyclicSearch, run_search  # noqa: E402
+from genolang.runtime.runs.checkpoint import load_checkpoint
+from genolang.runtime.search.loop import CyclicSearch, run_search
 
 # augmentation on (as for CIFAR): the crops and flips must replay identically after the resume
 SEARCH = {"epochs": 2, "pretrain_epochs": 1, "batch": 8, "augment": True}
 
 CHILD = r"""
 import sys, time, torch
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = [sys.argv[2], sys.argv[2] + "/../compiler"]   # tiny and the irfix it imports
 torch.set_num_threads(1)
 import tiny
-from genolang.runtime import search as S
+import genolang.runtime.search.loop as S
 
 original = S.CyclicSearch.cyclic_step
 def slow_step(self, *args, **kwargs):   # slow enough to be killed in the middle of an epoch

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
-from tiny import irfix  # noqa: E402
+import tiny
+from tiny import irfix
 
-from genolang.runtime.data import Dataset  # noqa: E402
-from genolang.runtime.retrain import Retrainer, run_retrain  # noqa: E402
-from genolang.runtime.sample import sample_genotype  # noqa: E402
+from genolang.runtime.data import Dataset
+from genolang.runtime.retrain.loop import Retrainer, run_retrain
+from genolang.compiler.genotype.sample import sample_genotype
 
 
 def dataset(classes: int = 10, n: int = 32, test: int = 16) -> Dataset:
@@ -97,7 +94,7 @@ def test_retrain_resume_matches_uninterrupted(tmp_path):
 
 
 def test_size_override_follows_the_cream_scripts():
-    from genolang.runtime.retrain import size_override
+    from genolang.runtime.retrain.loop import size_override
     assert size_override(2_900_000) == (3e-4, 0.2)
     assert size_override(3_000_000) == (3e-4, 0.3)
     assert size_override(3_600_000) == (5e-4, 0.3)
@@ -110,10 +107,10 @@ def test_size_override_follows_the_cream_scripts():
 def test_latency_is_timed_on_the_whole_test_set_by_default(cap, timed, monkeypatch):
     """§4.1.6: "average per batch inference times on the test dataset" (40 images, batch 16:
     3 batches); ``latency_batches`` caps the count, 0 turns it off."""
-    import genolang.runtime.retrain as retrain
+    import genolang.runtime.retrain.loop as retrain
 
     seen = []
-    monkeypatch.setattr(retrain, "latency_per_batch", lambda net, batches, warmup: seen.append(len(batches)) or 0.1)
+    monkeypatch.setattr(retrain, "latency_per_batch", lambda net, batches, warmup, repeats, threads: seen.append(len(batches)) or 0.1)
     trainer = Retrainer(config(epochs=1, latency_batches=cap), template=template(), genotype=irfix.darts_v2(),
                         dataset=dataset(test=40))
     assert trainer.measure_latency() == (None if timed == 0 else 0.1)

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.errors import ConfigError  # noqa: E402
-from genolang.runtime.rundir import (  # noqa: E402
+from genolang.base.errors import ConfigError
+from genolang.runtime.runs.rundir import (
     RunDir, RunDirError, check_run_name, newest_run, new_run_dir, read_json, read_jsonl,
 )
 
@@ -156,7 +154,7 @@ def test_a_running_run_is_locked(tmp_path):
 
 def test_shape_change_is_not_a_size_mismatch_traceback(tmp_path):
     """Forced past the fingerprint, a resume whose network changed shape is a clean error."""
-    from genolang.runtime.search import run_search
+    from genolang.runtime.search.loop import run_search
 
     s_t, e_t = tiny.templates(search_cells=3, eval_cells=3)
     kw = dict(search_template=s_t, eval_template=e_t, cells=tiny.cells(), data=tiny.data(), progress=False)

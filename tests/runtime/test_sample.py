@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.sample import sample_genotype, sample_genotypes  # noqa: E402
+from genolang.compiler.genotype.sample import sample_genotype, sample_genotypes
 
 
 def _edges(g):
@@ -54,7 +51,7 @@ def test_zero_configurations():
 
 
 def test_sampled_genotypes_compile():
-    from genolang.runtime.netlink import build_eval_net
+    from genolang.runtime.search.netlink import build_eval_net
     _, e_t = tiny.templates()
     for rule in ("darts", "xdarts"):
         net = build_eval_net(e_t, sample_genotype(tiny.cells(rule, "V4"), 1), phase="eval", affine=False)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.ir import ZERO_CONFIGS  # noqa: E402
-from genolang.runtime.latency import expected_latency  # noqa: E402
-from genolang.runtime.checkpoint import load_checkpoint  # noqa: E402
-from genolang.runtime.search import CyclicSearch, cosine_lr, run_search  # noqa: E402
+from genolang.compiler.lower.ir import ZERO_CONFIGS
+from genolang.runtime.search.latency import expected_latency
+from genolang.runtime.runs.checkpoint import load_checkpoint
+from genolang.runtime.search.loop import CyclicSearch, cosine_lr, run_search
 
 
 def make(rule="darts", zero="V1", **cfg) -> CyclicSearch:
@@ -157,13 +155,13 @@ def test_nni_regulariser_decays_to_zero():
     assert search._regular_weight(0) == pytest.approx(5.0)
     assert search._regular_weight(1) == pytest.approx(2.5)
     assert search._regular_weight(3) == 0.0
-    from genolang.runtime.netlink import regularizer_loss
+    from genolang.runtime.search.netlink import regularizer_loss
     loss = regularizer_loss(search.alpha_layout())
     assert loss > 0 and torch.autograd.grad(loss, search.alpha)[0].abs().sum() > 0
 
 
 def test_tournament_two_tiers(tmp_path):
-    from genolang.runtime.tournament import run_tournament
+    from genolang.runtime.jobs.tournament import run_tournament
     from tiny import irfix
 
     s_t, e_t = tiny.templates()

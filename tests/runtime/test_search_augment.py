@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.compiler.experiment import ExperimentConfig  # noqa: E402
-from genolang.runtime.search import CyclicSearch, SearchData  # noqa: E402
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.runtime.search.loop import CyclicSearch, SearchData
 
 
 def _searcher(augment: bool, fill=None) -> CyclicSearch:

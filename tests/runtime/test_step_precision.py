@@ -3,17 +3,14 @@ keeps α and the weights float32 and finite, and computes its losses in float32.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 
 def two_steps(autocast: str, name: str = "icdarts"):
@@ -43,7 +40,7 @@ def test_bf16_step_keeps_alpha_float32_and_finite(name):
 
 
 def test_outputs_come_back_float32():
-    from genolang.runtime.precision import with_precision
+    from genolang.runtime.search.precision import with_precision
 
     s_t, e_t = tiny.templates()
     s = CyclicSearch(tiny.config(), search_template=s_t, eval_template=e_t, cells=tiny.cells(), data=tiny.data())

@@ -11,16 +11,14 @@ device-side one an accelerator uses (``eager=False``): metrics are read once per
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.meter import Meter  # noqa: E402
-from genolang.runtime.search import CyclicSearch  # noqa: E402
+from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.loop import CyclicSearch
 
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
 
@@ -89,7 +87,7 @@ def test_the_guard_catches_a_read(monkeypatch):
 def test_the_graph_recorder_hands_each_replay_to_the_epoch_meter():
     """The captured step's meter keeps the latest values (which each replay overwrites) and
     adds them to the epoch's meter after every replay: same means as a plain meter."""
-    from genolang.runtime.graphed_step import Recorder
+    from genolang.runtime.search.graphed_step import Recorder
 
     plain, epoch, recorder = Meter(), Meter(), Recorder()
     for loss, logits, y in [(1.0, [[2.0, 0.0]], [0]), (3.0, [[0.0, 1.0]], [0])]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import tiny  # noqa: E402
+import tiny
 
-from genolang.runtime.search import run_search  # noqa: E402
+from genolang.runtime.search.loop import run_search
 
 if os.environ.get("GENO_CI") == "1":      # CI installs the tensorboard extra: this must run there
     from tensorboard.backend.event_processing import event_accumulator

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compiler"))
-import irfix  # noqa: E402
+import irfix
 
-from genolang.compiler.experiment import ExperimentConfig  # noqa: E402
-from genolang.compiler.ir import Selection  # noqa: E402
-from genolang.runtime.search import SearchData  # noqa: E402
+from genolang.compiler.lower.experiment import ExperimentConfig
+from genolang.compiler.lower.ir import Selection
+from genolang.runtime.search.loop import SearchData
 
 SIZE = 16
 

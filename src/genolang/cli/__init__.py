@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from genolang.errors import GenolangError, UserError
+from genolang.base.errors import GenolangError, UserError
 
 class _LazyTyper(typer.Typer):
     """A Typer app whose command modules are imported when its commands are first listed.
@@ -57,13 +57,13 @@ app = _LazyTyper(
 # a listed command that is missing is a bug (tests/cli/test_docs_commands.py keeps the README,
 # docs/ and this list in step).
 COMMAND_MODULES = ("check", "fmt", "show", "interop", "compile", "search", "train", "sample", "diff", "macro",
-                   "repeat", "report_cmd", "draw")
+                   "repeat", "report_cmd", "draw", "score", "lsp")
 
 # command name -> the module that registers it (tests/cli/test_lazy_commands.py checks the map)
 COMMANDS = {"check": "check", "fmt": "fmt", "show": "show", "import": "interop", "export": "interop",
             "compile": "compile", "search": "search", "train": "train", "eval": "train", "sample": "sample",
             "diff": "diff", "macro-search": "macro", "repeat": "repeat", "run-item": "repeat",
-            "report": "report_cmd", "draw": "draw"}
+            "report": "report_cmd", "draw": "draw", "score": "score", "lsp": "lsp"}
 
 _state = {"debug": False}
 

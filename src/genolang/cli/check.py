@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app, report
-from genolang.errors import GenolangError
+from genolang.base.errors import GenolangError
 
 ALLOW_PATH_HELP = "Also let `use` read .geno files in this folder (repeatable; see GENOLANG_PATH)."
 
@@ -32,7 +32,7 @@ def spec_files(paths: List[Path]) -> list[Path]:
 
 def allow_paths(folders: Optional[List[Path]]) -> None:
     """Apply `--allow-path` options (the folders `use` may read besides the project)."""
-    from genolang.compiler.resolve import allow_path
+    from genolang.compiler.lower.resolve import allow_path
 
     for folder in folders or ():
         allow_path(folder)
@@ -51,7 +51,7 @@ def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (s
     does not exist here) are printed too, and are errors with --strict. Never builds a network.
     """
     from genolang.api import load
-    from genolang.compiler.verify import verify, verify_warnings
+    from genolang.compiler.passes.verify import verify, verify_warnings
 
     allow_paths(allow_path)
     worst = 0

@@ -34,11 +34,11 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
 def check_fits(template, cells, batch: int) -> None:
     """Refuse, with the figure, a network that would not fit in memory here (estimated from
     its shapes before anything is allocated)."""
-    from genolang.compiler.estimate import estimate_network
-    from genolang.compiler.ir import Genotype
-    from genolang.compiler.shapes import plan_network
-    from genolang.errors import CompileError
-    from genolang.limits import network_memory_budget
+    from genolang.compiler.passes.estimate import estimate_network
+    from genolang.compiler.lower.ir import Genotype
+    from genolang.compiler.passes.shapes import plan_network
+    from genolang.base.errors import CompileError
+    from genolang.base.limits import network_memory_budget
 
     if isinstance(cells, Genotype):
         if cells.macro is not None:      # macro networks are planned by their own builder
@@ -74,8 +74,8 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     import sys
 
     from genolang.api import load, loads
-    from genolang.compiler.summary import format_summary, probe_batch, summarize
-    from genolang.errors import ConfigError
+    from genolang.compiler.passes.summary import format_summary, probe_batch, summarize
+    from genolang.base.errors import ConfigError
 
     if export is not None and out is None:
         raise ConfigError("--export needs --out PATH")
@@ -86,11 +86,11 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     t, cells = _network_inputs(program, genotype, template)
     # what measuring would allocate (a summary built from modules), and an export
     check_fits(t, cells, probe_batch(batch) if summary else 1)
-    if summary:         # from the shapes, without torch (compiler/cost.py)
+    if summary:         # from the shapes, without torch (compiler/passes/cost.py)
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
     if export is not None:
-        from genolang.compiler.export import export_network
-        from genolang.compiler.measure import build_network
+        from genolang.compiler.build.export import export_network
+        from genolang.compiler.build.measure import build_network
 
         net = build_network(t, cells, phase=phase)
         written = export_network(net, t.input_shape, export, out)

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from genolang.cli import app
-from genolang.grammar import interop, parse_file
+from genolang.compiler.genotype.diff import diff_modules
+from genolang.grammar import parse_file
 
 
 @app.command("diff")
@@ -19,11 +20,11 @@ def diff(
     ignoring layout, comments, edge order and provenance. Two genotypes that differ only in
     writing (sum operands, node numbering, concat order) are the "same architecture" (equal
     `geno show --hash`). Exit 0 if equivalent, 1 if not."""
-    from genolang.compiler.identity import same_architecture
+    from genolang.compiler.genotype.hash import same_architecture
     from genolang.specname import spec_path
 
     ma, mb = parse_file(spec_path(a)), parse_file(spec_path(b))
-    lines = interop.diff_modules(ma, mb)
+    lines = diff_modules(ma, mb)
     same = same_architecture(ma, mb)
     if same is not None:
         print(f"same architecture ({same})")

@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app
-from genolang.errors import ConfigError, RunError, did_you_mean
+from genolang.base.errors import ConfigError, RunError, did_you_mean
 
 FORMATS = (".svg", ".png", ".dot", ".pdf")
 INSTALL_HINT = ("install graphviz for `dot`: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
@@ -19,31 +19,31 @@ INSTALL_HINT = ("install graphviz for `dot`: `apt-get install graphviz` (Debian/
 
 
 def _final_alpha(run: Path) -> dict | None:
-    """softmax(α) of a search run's last search epoch, from its metrics.jsonl."""
-    import json
+    """softmax(α) of a search run's last search epoch, from its metrics.jsonl (read through the
+    safe file layer: a run directory may come from anyone)."""
+    import os
 
-    path = run / "metrics.jsonl"
-    if not path.exists():
+    from genolang.runtime.report.text import check_alpha
+    from genolang.base.safe_files import inside, read_jsonl
+
+    path = inside(run, "metrics.jsonl")
+    if not os.path.lexists(path):
         raise ConfigError(f"{run} has no metrics.jsonl", hint="--run takes a search run directory")
     alpha = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for record in read_jsonl(path):
         alpha = record.get("alpha_softmax", alpha)
     if alpha is None:
         raise ConfigError(f"{path} holds no softmax(α) record", hint="--run takes a search run directory")
-    return alpha
+    return check_alpha(alpha, path)
 
 
 def dot_text(program, genotype: str | None, network: str | None, cells: list[str], alpha: dict | None) -> str:
-    from genolang.compiler import ir
-    from genolang.compiler.draw import genotype_dot, network_dot
+    from genolang.compiler.lower import ir
+    from genolang.compiler.genotype.draw import genotype_dot, network_dot
 
-    genotypes = program.local("genotype") or list(program.genotypes)
-    if network is None and (genotype is not None or genotypes):
-        name = genotype or genotypes[0]
+    first = program.first("genotype")
+    if network is None and (genotype is not None or first is not None):
+        name = genotype or first
         if name not in program.genotypes:
             raise ConfigError(f"no genotype `{name}` in {program.file}", hint=did_you_mean(name, program.genotypes))
         g = program.genotypes[name]
@@ -61,8 +61,7 @@ def dot_text(program, genotype: str | None, network: str | None, cells: list[str
         if unknown:
             raise ConfigError(f"genotype `{name}` has no cell `{unknown[0]}`", hint=did_you_mean(unknown[0], dict(g.cells)))
         return genotype_dot(g, alpha, cells or None)
-    networks = program.local("network") or list(program.templates)
-    name = network or (networks[0] if networks else None)
+    name = network or program.first("network")
     if name is None:
         raise ConfigError(f"{program.file} has no genotype or network to draw")
     if name not in program.templates:
@@ -88,8 +87,10 @@ def draw(
 
     file = spec_path(file)
     if file.is_dir():             # a run directory: its genotype, and its α by default
+        from genolang.base.safe_files import received_spec
+
         run = run or file
-        file = file / "genotype.geno"
+        file = received_spec(file, "genotype.geno")
     program = load(file)
     alpha = _final_alpha(run) if run is not None else None
     text = dot_text(program, genotype, network, list(cells or []), alpha)

@@ -22,8 +22,8 @@ RETRIES = typer.Option(None, "--retries", help="Retries of a failed run, which r
 
 def make_engine(engine: str, *, jobs: int = 1, address: Optional[str] = None, cpus_per_run: Optional[float] = None,
                 gpus_per_run: Optional[float] = None, retries: Optional[int] = None):
-    from genolang.errors import ConfigError
-    from genolang.runtime.engine import engine_for
+    from genolang.base.errors import ConfigError
+    from genolang.runtime.jobs.engines import engine_for
 
     if retries is not None and retries < 0:
         raise ConfigError(f"--retries {retries}: must be 0 or more")

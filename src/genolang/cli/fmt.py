@@ -10,7 +10,7 @@ from typing import Iterator, List
 import typer
 
 from genolang.cli import app
-from genolang.errors import GenolangError, UserError
+from genolang.base.errors import GenolangError, UserError
 from genolang.grammar import parse, print_module
 
 

@@ -9,11 +9,8 @@ from typing import Optional
 import typer
 
 from genolang.cli import app
-from genolang.errors import UserError, did_you_mean
+from genolang.base.errors import UserError, did_you_mean
 from genolang.grammar import interop, parse_file, syntax as S
-
-_EXPORT_FORMATS = ("darts", "cdarts", "nb201")
-
 
 def _read(text: Optional[str], file: Optional[Path]) -> tuple[str, str]:
     if file is not None and text is not None:
@@ -21,6 +18,10 @@ def _read(text: Optional[str], file: Optional[Path]) -> tuple[str, str]:
     if file is not None:
         if str(file) == "-":
             return sys.stdin.read(), "<stdin>"
+        from genolang.base.limits import MAX_FILE_BYTES
+
+        if file.exists() and (not file.is_file() or file.stat().st_size > MAX_FILE_BYTES):
+            raise UserError(f"{file} is not a plain file of at most {MAX_FILE_BYTES:,} bytes; not read")
         try:
             return file.read_text(encoding="utf-8"), str(file)
         except FileNotFoundError:
@@ -51,7 +52,7 @@ def _standalone(definition: S.GenotypeDef, fmt: str, template: Optional[str], us
 
     The space and the template are looked up in the ``--use`` files (resolved from ``where``,
     the folder the spec is written to, as its `use` lines will be) and the standard library."""
-    from genolang.compiler.load import STDLIB
+    from genolang.compiler.lower.load import STDLIB
 
     files = []
     for use in uses:
@@ -118,16 +119,6 @@ def export(
     nested: bool = typer.Option(False, "--nested", help="darts: the CDARTS per-node form (any edge count)."),
 ) -> None:
     """Write a genotype of a spec file in another tool's format."""
-    if fmt not in _EXPORT_FORMATS:
-        from genolang.errors import did_you_mean
-
-        raise UserError(f"unknown export format `{fmt}`",
-                        hint=did_you_mean(fmt, _EXPORT_FORMATS) or "formats: " + ", ".join(_EXPORT_FORMATS))
+    writer = interop.format_named(fmt, "export").write
     definition = interop.find_genotype(parse_file(path), genotype)
-    if fmt == "darts":
-        text = interop.export_darts(definition, nested=nested)
-    elif fmt == "cdarts":
-        text = interop.export_cdarts_json(definition)
-    else:
-        text = interop.export_nb201(definition)
-    print(text)
+    print(writer(definition, nested=nested))

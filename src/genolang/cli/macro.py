@@ -9,7 +9,7 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli.search import THREADS_HELP
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 
 @app.command("macro-search")
@@ -48,16 +48,18 @@ def macro_search(
 
     labels: dict[str, str] = {}
     thread_count = use_threads(threads)
-    from genolang.runtime.driver import SearchInterrupted
-    from genolang.runtime.hierarchical import MacroOptions, resume_macro_search, start_macro_search
+    from genolang.runtime.jobs.driver import SearchInterrupted
+    from genolang.runtime.jobs.hierarchical import MacroOptions, resume_macro_search, start_macro_search
 
     check_device(device)
     overrides = common_overrides(seed, device, False, limit, sets, labels, threads=(threads, thread_count))
     add_options(overrides, labels, {
         "search.epochs": ("--epochs", epochs), "search.pretrain_epochs": ("--pretrain-epochs", pretrain_epochs),
         "search.batch": ("--batch", batch), "search.steps_per_epoch": ("--steps-per-epoch", steps)})
-    if warmup_epochs is not None and warmup_epochs < 0:
-        raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be 0 or more")
+    from genolang.base.limits import MAX_EPOCHS
+
+    if warmup_epochs is not None and not 0 <= warmup_epochs <= MAX_EPOCHS:
+        raise ConfigError(f"--warmup-epochs {warmup_epochs}: must be in 0 .. {MAX_EPOCHS}")
     if not (gamma_lr > 0 and gamma_lr < float("inf")):
         raise ConfigError(f"--gamma-lr {gamma_lr}: must be a positive, finite learning rate")
     try:
@@ -78,7 +80,7 @@ def macro_search(
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if not main_rank():
         return
-    from genolang.compiler.derive_macro import macro_summary
+    from genolang.compiler.genotype.derive_macro import macro_summary
 
     if quiet or not result.history:   # else the progress of the last epoch has just shown it
         typer.echo(macro_summary(result.choice))

@@ -33,8 +33,8 @@ def repeat(
     way, each in its own run directory under one study directory with a manifest.json of work
     items. Run it again (or `geno repeat STUDY_DIR`) to continue an interrupted study. With
     `--engine ray` every item is a Ray task (on the cluster at --address)."""
-    from genolang.errors import ConfigError, RunError
-    from genolang.runtime.study import MANIFEST, create_study, load_study, run_study
+    from genolang.base.errors import ConfigError, RunError
+    from genolang.runtime.jobs.study import MANIFEST, create_study, load_study, run_study
     from genolang.specname import spec_path
 
     if jobs < 1:
@@ -71,6 +71,6 @@ def run_item(study: Path = typer.Argument(..., help="A study directory (with man
     from genolang.cli.search import use_threads
 
     use_threads(threads)      # before torch loads; the item's run applies it again
-    from genolang.runtime.study import run_item as run
+    from genolang.runtime.jobs.study import run_item as run
 
     run(study, item)

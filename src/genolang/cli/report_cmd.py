@@ -22,8 +22,12 @@ def report(
     """Tables of final-epoch metrics, mean (std), rows = configuration and columns = Random /
     CDARTS / ICDARTS with latency beside accuracy; distinct genotypes by hash; op and depth
     frequencies; E's test accuracy per search epoch with a 95 % band; α heat maps and
-    trajectories. Needs matplotlib (pip install 'genolang[report]')."""
-    from genolang.runtime.report import write_report
+    trajectories. For runs in the NAS-Bench-201 space: each cell's benchmark-table score beside
+    its retrained accuracy, the exact distribution of all cells as the random baseline, and
+    sign, Welch and Mann-Whitney tests with n and bootstrap 95 % intervals. Needs matplotlib
+    (pip install 'genolang[report]'); the table needs pip install 'genolang[bench]'."""
+    from genolang.runtime.report.page import write_report
+    from genolang.base.safe_files import inside
 
-    page = write_report(list(dirs), out or dirs[0] / "report", title=title)
+    page = write_report(list(dirs), out or inside(dirs[0], "report"), title=title)
     typer.echo(str(page))

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from genolang.cli import app
-from genolang.errors import SpecSemanticError, did_you_mean
+from genolang.base.errors import SpecSemanticError, did_you_mean
 
 
 @app.command()
@@ -23,8 +23,8 @@ def sample(
 ) -> None:
     """Print (or write) random genotypes drawn per each cell's selection rule and zero config."""
     from genolang.api import load
-    from genolang.compiler.raise_ import genotype_text
-    from genolang.runtime.sample import sample_genotypes
+    from genolang.compiler.genotype.raise_ import genotype_text
+    from genolang.compiler.genotype.sample import sample_genotypes
 
     from genolang.specname import spec_path
 
@@ -33,7 +33,7 @@ def sample(
     names = list(cells or [])
     template = None      # the network a written sample names: the experiment's retraining one
     if program.experiments:
-        from genolang.runtime.driver import pick_experiment
+        from genolang.runtime.jobs.driver import pick_experiment
 
         config = pick_experiment(program, experiment)[1]
         template = config.templates.retrain or config.templates.eval
@@ -51,7 +51,7 @@ def sample(
             typer.echo(genotype_text(g))
         else:
             # a file stands alone: it carries the spec's definitions it needs (see genotext)
-            from genolang.runtime.genotext import standalone_genotype_text
+            from genolang.compiler.genotype.genotext import standalone_genotype_text
 
             if template is not None:
                 g = dataclasses.replace(g, template=template)

@@ -11,7 +11,7 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli import engine_options as eo
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 
 def parse_sets(pairs: List[str] | None, labels: dict[str, str] | None = None) -> dict[str, object]:
@@ -93,7 +93,7 @@ THREADS_HELP = ("CPU threads (default: GENOLANG_THREADS, else OMP_NUM_THREADS, e
 def use_threads(threads: int | None) -> dict[str, object]:
     """Apply the thread count now, before anything imports torch (its OpenMP pool is sized
     when it loads), and return it as the run's ``threads`` override."""
-    from genolang.threads import apply_threads
+    from genolang.base.threads import apply_threads
 
     applied = apply_threads(threads)
     return {"threads": applied.n}
@@ -143,7 +143,7 @@ def search(
     A tournament experiment's games can run on a Ray cluster (`--engine ray`)."""
     labels: dict[str, str] = {}
     thread_count = use_threads(threads)
-    from genolang.runtime.driver import SearchInterrupted, resume_search, start_search
+    from genolang.runtime.jobs.driver import SearchInterrupted, resume_search, start_search
 
     check_device(device)
     runner = eo.make_engine(engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)

@@ -21,7 +21,7 @@ def show(paths: List[Path] = typer.Argument(..., help=".geno files, or packaged 
     graphs with stable ids like `normal.n2`, networks slot by slot, genotypes), or the AST.
     Given several files, each one's output follows a `# FILE` line."""
     from genolang.api import load
-    from genolang.compiler.dump import dump_program
+    from genolang.compiler.lower.dump import dump_program
     from genolang.grammar import parse_file
 
     from genolang.specname import spec_path
@@ -31,7 +31,7 @@ def show(paths: List[Path] = typer.Argument(..., help=".geno files, or packaged 
         if len(paths) > 1:
             typer.echo(f"# {path}")
         if hash_:
-            from genolang.compiler.identity import hash_lines
+            from genolang.compiler.genotype.hash import hash_lines
 
             typer.echo("\n".join(hash_lines(load(path), only_local=not all_)))
         elif ast:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,14 +11,14 @@ import typer
 
 from genolang.cli import app, main_rank
 from genolang.cli.search import THREADS_HELP, add_options, check_device, common_overrides, given, use_threads
-from genolang.errors import ConfigError
+from genolang.base.errors import ConfigError
 
 
 def resolve_source(path: Path) -> Path:
     """The genotype file ``path`` names: a file, or a run directory's ``genotype.geno``. A run
     directory means exactly that run (the search prints the one it wrote: ``runs/digits-2``
     the second time); a run name that does not exist is an error naming that name's runs."""
-    from genolang.runtime.rundir import newest_run
+    from genolang.runtime.runs.rundir import newest_run
     from genolang.specname import spec_path
 
     newest = newest_run(path) if path.suffix != ".geno" and not path.exists() else None
@@ -33,11 +34,13 @@ def resolve_source(path: Path) -> Path:
         raise ConfigError(f"{path}: no such genotype file or run directory",
                           hint="give a .geno file, or the run directory a search printed")
     found = path / "genotype.geno"
-    if not found.exists():
-        raise ConfigError(f"{path} has no final genotype (genotype.geno): the run was interrupted, "
-                          "diverged or is still running", hint=f"resume it with `geno search --resume {path}`, or name "
-                                                               "an earlier run's genotype.geno")
-    return found
+    if os.path.lexists(found):
+        from genolang.base.safe_files import received_spec
+
+        return received_spec(path, "genotype.geno")    # a run directory may come from anyone: no links
+    raise ConfigError(f"{path} has no final genotype (genotype.geno): the run was interrupted, "
+                      "diverged or is still running", hint=f"resume it with `geno search --resume {path}`, or name "
+                                                           "an earlier run's genotype.geno")
 
 
 def _genotype_source(path: Path, spec: Optional[Path], genotype: Optional[str], experiment: Optional[str]):
@@ -55,7 +58,7 @@ def _print_metrics(metrics: dict) -> None:
         if key == "acc_test":
             typer.echo(f"test accuracy: {100 * value:.2f}%")
         elif key == "fbeta_max":
-            from genolang.runtime.metrics import LENS_BETA2
+            from genolang.runtime.runs.metrics import LENS_BETA2
 
             beta2 = metrics.get("fbeta_beta2", LENS_BETA2)
             typer.echo(f"fbeta_max: {value:g} (F-beta with beta^2 = {beta2:g}: precision weighted {1 / beta2:g}x "
@@ -96,7 +99,7 @@ def train(
     finite stops with exit code 3."""
     labels: dict[str, str] = {}
     thread_count = use_threads(threads)
-    from genolang.runtime.driver import SearchInterrupted, apply_overrides, retrain_genotype
+    from genolang.runtime.jobs.driver import SearchInterrupted, apply_overrides, retrain_genotype
 
     check_device(device)
     if test_every < 0:
@@ -132,7 +135,7 @@ def evaluate(target: Path = typer.Argument(..., help="A retraining run directory
     """Test the network of a retraining checkpoint (accuracy, and the latency measured now on
     this machine); for a search run, show its final genotype."""
     use_threads(threads)
-    from genolang.runtime.evaluate import evaluate_run
+    from genolang.runtime.jobs.evaluate import evaluate_run
 
     metrics = evaluate_run(target, device=device)
     if "genotype" in metrics:

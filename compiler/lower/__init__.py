@@ -1,0 +1,1 @@
+"""Lowering: source text to the IR (load, resolve `use`, lower each definition kind)."""

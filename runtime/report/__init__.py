@@ -1,0 +1,1 @@
+"""`geno report`: pages and figures from run and study directories."""
