@@ -27,6 +27,17 @@ def _unquote(token: str) -> str:
     return body.replace('\\"', '"').replace("\\\\", "\\")
 
 
+def _once(items, what: str) -> None:
+    """Refuse a name given twice (``max_pool(k=3, k=5)``), which would otherwise keep the last."""
+    seen: dict[str, object] = {}
+    for item in items:
+        if item.name in seen:
+            first = seen[item.name].span
+            raise SpecSyntaxError(f"{what} `{item.name}` is given twice", item.span,
+                                  hint=f"keep one (the first is at line {first.line}, column {first.column})")
+        seen[item.name] = item
+
+
 @v_args(meta=True)
 class ToAst(Transformer):
     """Builds :mod:`syntax` nodes; ``file`` names the source for spans."""
@@ -110,7 +121,9 @@ class ToAst(Transformer):
         return S.Call(str(name), tuple(args), True, span=self._s(meta))
 
     def args(self, meta, c):
-        return [a for a in c if a is not None]
+        args = [a for a in c if a is not None]
+        _once([a for a in args if isinstance(a, S.Kwarg)], "argument")
+        return args
 
     def kwarg(self, meta, c):
         return S.Kwarg(str(c[0]), c[1], span=self._s(meta))
@@ -128,7 +141,9 @@ class ToAst(Transformer):
         return S.Param(str(c[0]), c[1], span=self._s(meta))
 
     def params(self, meta, c):
-        return tuple(p for p in c if p is not None)
+        params = tuple(p for p in c if p is not None)
+        _once(params, "parameter")
+        return params
 
     def stride2(self, meta, c):
         if self._int(c[0]) != 2:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from genolang.base.limits import (MAX_BATCH, MAX_DATA_SIZE, MAX_EPOCHS, MAX_POOL_OPS, MAX_RESOLUTION, MAX_STEPS,
                              MAX_THREADS, MAX_TIERS)
+from genolang.compiler.lower.config_checks import DEVICE, bool_for_number, device_problem, run_name_problem
 
 __all__ = [
     "DataConfig", "TemplatesConfig", "SearchConfig", "AlgorithmConfig", "RetrainConfig",
@@ -29,6 +30,14 @@ class _Frozen(BaseModel):
     # instead of training to a NaN loss
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `seed = true` as 1: a typo that would silently become a setting
+        if bool_for_number(cls.model_fields[info.field_name].annotation, value):
+            raise ValueError(f"expects a number, not `{str(value).lower()}`")
+        return value
+
 
 # Adam's betas are in [0, 1); a seed is what torch, numpy and Python's random all accept.
 Beta = Annotated[float, Field(ge=0, lt=1)]
@@ -40,9 +49,12 @@ class DataConfig(_Frozen):
 
     ``path`` and ``size`` (image side length) go to the loader as ``root`` and ``size``;
     ``options`` holds any other loader option. ``limit`` / ``test_limit`` keep only the first
-    samples of the train / test set (quick runs); ``split_order`` is how the training set is
-    halved into ``train`` and ``val`` for the search (``index``: first and second half, as
-    CDARTS does).
+    samples of the train / test set (quick runs; for a source whose file order carries the
+    label, such as an image folder, a seeded subset in file order); ``split_order`` is how the
+    training set is halved into ``train`` and ``val`` for the search (``index``: first and
+    second half, as CDARTS does; ``shuffled``: a seeded permutation; ``stratified``: every class
+    halved; ``auto``: ``index`` for cifar10, cifar100 and digits, whose files are not in class
+    order, else ``stratified``). A split that leaves a class out of a half is an error.
     """
 
     kind: str = "cifar10"
@@ -50,7 +62,7 @@ class DataConfig(_Frozen):
     size: int | None = Field(default=None, ge=1, le=MAX_RESOLUTION)
     limit: int | None = Field(default=None, ge=2, le=MAX_DATA_SIZE)
     test_limit: int | None = Field(default=None, ge=1, le=MAX_DATA_SIZE)
-    split_order: Literal["index", "shuffled"] = "index"
+    split_order: Literal["auto", "index", "shuffled", "stratified"] = "auto"
     options: dict[str, Any] = Field(default_factory=dict)
 
     def loader_options(self) -> dict[str, Any]:
@@ -84,7 +96,8 @@ ALPHA_TRAVEL = 3e-4 * 30 * math.ceil(25_000 / 64)
 class SearchConfig(_Frozen):
     """Schedule and optimisers of the search phase (Algorithm 1, §4.1.3)."""
 
-    epochs: int = Field(default=30, ge=0, le=MAX_EPOCHS)
+    # at least 1: with none, the "final" genotype would be derived from an α never trained
+    epochs: int = Field(default=30, ge=1, le=MAX_EPOCHS)
     pretrain_epochs: int = Field(default=2, ge=0, le=MAX_EPOCHS)
     warmup_epochs: int = Field(default=1, ge=0, le=MAX_EPOCHS)
     batch: int = Field(default=64, ge=1, le=MAX_BATCH)
@@ -125,7 +138,9 @@ class SearchConfig(_Frozen):
     cuda_graphs: Literal["off", "on"] = "off"
     autocast: Literal["off", "bf16"] = "off"
     # What the supernet keeps for the backward: `recompute` saves each mixed node's inputs
-    # and recomputes its candidates in the backward (same numbers; a CIFAR step's peak RSS
+    # and recomputes its candidates in the backward (the same forward and the same maths in the
+    # backward, rounded differently: a long search drifts to another α, so a resume that
+    # changes it needs --force; a CIFAR step's peak RSS
     # 2.4 -> 1.05 GB at b16, 8.5 -> 2.9 GB at b64, for one more forward of the supernet:
     # +20 % ATen ops, +15-30 % CPU time at b16); `plain` saves every candidate's activations.
     memory: Literal["plain", "recompute"] = "plain"
@@ -332,7 +347,7 @@ class ExperimentConfig(_Frozen):
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     # "auto" | "cpu" | "cuda" | "cuda:1" | "mps": a device genolang runs on ("meta" and the
     # like are refused when the spec is checked, not by a torch traceback in the search)
-    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:[0-9]{1,3})?)$")
+    device: str = Field(default="auto", pattern=rf"^({DEVICE.pattern})$")
     # None: channels-last on CPU (1.5-2x faster there, for search and retraining), the
     # contiguous layout elsewhere; True / False force one layout
     channels_last: bool | None = None
@@ -350,6 +365,22 @@ class ExperimentConfig(_Frozen):
         if search is not None:
             check_search_settings(algorithm, search)
         return algorithm
+
+    @field_validator("device", mode="before")     # before the pattern: a message that names the devices
+    @classmethod
+    def _device(cls, value: Any) -> Any:
+        problem = device_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        problem = None if value is None else run_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -88,7 +88,7 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
         for loc, err in merged.items():
             node = find_setting(definition.entries, loc)
             field = ".".join(loc)
-            message = f"experiment `{definition.name}`: `{field}`: {err['msg']}"
+            message = f"experiment `{definition.name}`: `{field}`: {err['msg'].removeprefix('Value error, ')}"
             hint = None
             if err["type"] == "extra_forbidden":
                 parent = loc[:-1]

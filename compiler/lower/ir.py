@@ -451,6 +451,17 @@ class Genotype:
     def cell(self, name: str) -> GenoCell:
         return dict(self.cells)[name]
 
+    def __str__(self) -> str:
+        """The genotype as .geno text, as a search writes it (``print(result.genotype)``)."""
+        # a backward edge (tests/test_layering.py): the printer lives on the genotype floor
+        from genolang.compiler.genotype.raise_ import genotype_text
+
+        return genotype_text(self)
+
+    def __repr__(self) -> str:
+        # the dataclass repr spells out every operation's IR and span: kilobytes per genotype
+        return f"<Genotype {self.name!r}: cells {', '.join(k for k, _ in self.cells)}; print() shows its text>"
+
 
 # ----------------------------------------------------------------------------- networks
 

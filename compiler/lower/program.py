@@ -17,6 +17,7 @@ from genolang.base.limits import (
 )
 
 from genolang.compiler.lower import ir
+from genolang.compiler.lower.bounds import check_once, check_positions, check_top_k
 from genolang.compiler.lower.definitions import Definitions, Experiment, Program, check_inputs, header_span
 from genolang.compiler.lower.experiment_lowering import lower_experiment
 from genolang.compiler.lower.genotype_lowering import lower_genotype
@@ -169,9 +170,10 @@ class _Lowerer:
         if self.program.cells.lowered(name) is not None:
             return self.program.cells.lowered(name)
         definition = self.defs["cell"][name]
+        check_once(definition.body, f"cell `{name}`")
         body = self._cell_body(name)
         inputs, count, select, zero, reduction, output = ("c0", "c1"), None, ir.Selection(), "V1", False, None
-        all_edges, node_edges, output_stmt, inputs_stmt, nodes_stmt = None, {}, None, None, None
+        all_edges, node_edges, output_stmt, inputs_stmt, nodes_stmt, select_stmt = None, {}, None, None, None, None
         for stmt in body:
             if isinstance(stmt, S.Inputs):
                 inputs, inputs_stmt = stmt.names, stmt
@@ -183,7 +185,7 @@ class _Lowerer:
                 else:
                     node_edges[stmt.node] = stmt
             elif isinstance(stmt, S.Select):
-                select = self._selection(stmt)
+                select, select_stmt = self._selection(stmt), stmt
             elif isinstance(stmt, S.Zero):
                 zero = _zero_config(stmt.config, stmt.span)
             elif isinstance(stmt, S.Reduction):
@@ -208,6 +210,7 @@ class _Lowerer:
             if not ops:
                 raise SpecSemanticError(f"cell `{name}`: the space for `{node}` is empty", stmt.span)
             candidates.append((node, ir.OpSpace(_space_name(stmt.space), ops, span=stmt.span)))
+        check_top_k(name, select, select_stmt, len(inputs), candidates)
         for node, stmt in node_edges.items():
             if node not in nodes:
                 raise SpecSemanticError(f"cell `{name}` has no node `{node}`", stmt.span,
@@ -257,6 +260,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ networks
     def network(self, name: str) -> ir.NetworkTemplate:
         definition = self.defs["network"][name]
+        check_once(definition.body, f"network `{name}`")
         shape = classes = channels = None
         stem, tail, cells_stmt, replaces, heads, aux = DEFAULT_STEM, None, None, {}, (), None
         for stmt in definition.body:
@@ -285,6 +289,9 @@ class _Lowerer:
                 raise SpecSemanticError(f"network `{name}` needs `{what}`", definition.span, hint=f"add `{example}`")
         _check_network_sizes(definition.body)
         count = cells_stmt.count
+        check_positions(cells_stmt.reduce_at, "`reduce at`", cells_stmt.span)
+        if isinstance(heads, S.Heads):
+            check_positions(heads.after, "`heads distill after`", heads.span)
         for index in cells_stmt.reduce_at:
             if not 0 <= index < count:
                 raise SpecSemanticError(f"reduction position {index} is outside the {count} cells (0..{count - 1})",
@@ -327,6 +334,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ macros
     def macro(self, name: str) -> ir.MacroSpec:
         definition = self.defs["macro"][name]
+        check_once(definition.body, f"macro `{name}`")
         template, types, depth = None, (), 20
         for stmt in definition.body:
             if isinstance(stmt, S.MacroTemplate):

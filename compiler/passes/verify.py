@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping
 
-from genolang.base.errors import CompileError, ErrorGroup, GenolangError, SpecSemanticError, did_you_mean
+from genolang.base.errors import CompileError, ErrorGroup, GenolangError, SpecSemanticError, SpecWarning, did_you_mean
 
 from genolang.compiler.lower import ir
 from genolang.compiler.passes.data_kinds import DATA_KINDS
@@ -19,7 +19,7 @@ from genolang.compiler.lower.experiment_lowering import find_setting
 from genolang.compiler.lower.definitions import Program, header_span
 from genolang.compiler.passes.shapes import plan_network
 
-__all__ = ["verify", "verify_errors", "planned_networks"]
+__all__ = ["verify", "verify_errors", "verify_warnings", "planned_networks"]
 
 
 def verify(program: Program) -> None:
@@ -44,6 +44,26 @@ def verify_errors(program: Program, plan=plan_network) -> list[GenolangError]:
         definition = program.table.defs["experiment"][name]
         errors.extend(_data_errors(program.experiments[name].config.data, definition, name))
     return errors
+
+
+def verify_warnings(program: Program) -> list[GenolangError]:
+    """What may be fine elsewhere but is not here: an experiment's ``data.path`` that does not
+    exist (read as the search reads it, :mod:`.data_path`)."""
+    from genolang.compiler.passes.data_path import data_root, experiment_file
+
+    warnings: list[GenolangError] = []
+    for name in program.local("experiment"):
+        path = program.experiments[name].config.data.path
+        if path is None:
+            continue
+        root = data_root(path, experiment_file(program, name))
+        if not root.exists():
+            node = find_setting(program.table.defs["experiment"][name].entries, ("data", "path"))
+            warnings.append(SpecWarning(f"experiment `{name}`: `data.path` {root} does not exist here",
+                                        header_span(node.span) if node else header_span(program.experiments[name].span),
+                                        hint="a relative path is read from the spec file's folder (the packaged "
+                                             "specs': the current directory); `geno check --strict` refuses this"))
+    return warnings
 
 
 def planned_networks(program: Program) -> Iterator[tuple[ir.NetworkTemplate, Mapping, str]]:

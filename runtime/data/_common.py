@@ -15,13 +15,14 @@ from genolang.base.errors import ConfigError, DataError
 def require_root(kind: str, root: str | Path | None) -> Path:
     """The ``root`` option as a Path that exists; a loader of local files cannot guess it."""
     if root is None:
-        raise ConfigError(f"dataset `{kind}` needs `root`, the path of its files",
-                          hint=f"e.g. load_dataset({kind!r}, root='data/{kind}')")
+        raise ConfigError(f"dataset `{kind}` needs `data.path` (the loader's `root`), the path of its files",
+                          hint=f'set `path = "data/{kind}"` in the experiment\'s data block '
+                               f"(load_dataset({kind!r}, root='data/{kind}') in Python)")
     path = Path(root).expanduser()
     if not path.exists():
         raise DataError(f"{kind} dataset not found: {path} does not exist",
-                        hint="check the `root` path of the dataset (relative paths are relative "
-                             "to the current directory)")
+                        hint="check the experiment's `data.path` (the loader's `root`); in a spec, a "
+                             "relative path is read from the spec file's folder")
     return path
 
 

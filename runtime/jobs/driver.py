@@ -30,19 +30,23 @@ def _program_load(path: str | Path):
 
 
 def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:
-    """The named experiment, or the first the main file defines (the default config if none)."""
+    """The named experiment, or the first the main file defines (the default config if none);
+    its ``data.path`` read from the folder of the spec that defines it (:mod:`~genolang.compiler.passes.data_path`)."""
+    from genolang.compiler.passes.data_path import experiment_file, resolve_data_path
+
     experiments = program.experiments
     if name is not None:
         if name not in experiments:
             raise SpecSemanticError(f"no experiment named `{name}` in {program.file}",
                                     hint=did_you_mean(name, experiments) or
                                     ("experiments: " + ", ".join(experiments) if experiments else None))
-        return name, experiments[name].config
-    chosen = program.first("experiment")
+        chosen = name
+    else:
+        chosen = program.first("experiment")
     if chosen is None:
         raise SpecSemanticError(f"{program.file} defines no experiment",
                                 hint="add an `experiment NAME { ... }` block naming the templates to use")
-    return chosen, experiments[chosen].config
+    return chosen, resolve_data_path(experiments[chosen].config, experiment_file(program, chosen))
 
 
 def apply_overrides(config: ExperimentConfig, overrides: Mapping[str, Any] | None,
@@ -85,12 +89,15 @@ def override_error(errors: list[dict], overrides: Mapping[str, Any], labels: Map
 
 
 def load_data(config: ExperimentConfig):
-    """The experiment's dataset, cut to ``limit`` / ``test_limit`` samples."""
+    """The experiment's dataset, cut to ``limit`` / ``test_limit`` samples (spread over the
+    file for a source whose order carries the label, :func:`~genolang.runtime.data.split.take`)."""
     from genolang.runtime.data import load_dataset
 
     dataset = load_dataset(config.data.kind, **config.data.loader_options())
     if config.data.limit is not None or config.data.test_limit is not None:
-        dataset = dataset.take(config.data.limit, config.data.test_limit)
+        from genolang.runtime.data.split import take
+
+        dataset = take(dataset, config.data.limit, config.data.test_limit, config.data.kind, seed=config.seed)
     return dataset
 
 
@@ -100,7 +107,7 @@ def search_data(dataset, config: ExperimentConfig):
     from genolang.runtime.data import normalise, split_half, to_float
     from genolang.runtime.search.loop import SearchData
 
-    train, val = split_half(dataset, seed=config.seed, order=config.data.split_order)
+    train, val = split_half(dataset, seed=config.seed, order=config.data.split_order, kind=config.data.kind)
     prep = lambda x: normalise(to_float(x), dataset.mean, dataset.std)
     fill = tuple(-m / s for m, s in zip(dataset.mean, dataset.std))
     return SearchData(prep(train.x), train.y, prep(val.x), val.y, prep(dataset.test_x), dataset.test_y, fill=fill)
@@ -153,7 +160,27 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
     check_step_settings(config)
     check_search_memory(program, config)       # before a run directory or any tensor exists
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
-    return _search(program, config, run_dir, spec, resume=False, progress=progress, engine=engine)
+    return discard_unstarted(run_dir, lambda: _search(program, config, run_dir, spec, resume=False,
+                                                      progress=progress, engine=engine))
+
+
+def discard_unstarted(run_dir: Path, fn):
+    """``fn()`` in the run directory it just claimed; should it fail before the run began (no
+    config.json yet: bad data, a network that does not fit), the folder is removed, so that it
+    is never taken for a run to resume or retrain."""
+    try:
+        return fn()
+    except BaseException:
+        from genolang.base import safe_files as sf
+        from genolang.runtime.runs.rundir import is_main_process
+
+        run_dir = Path(run_dir)
+        if is_main_process() and sf.created_by_genolang(run_dir) and not (run_dir / "config.json").exists():
+            try:      # only a folder new_run_dir marked as genolang's own, never through a link
+                sf.remove_created(run_dir, run_dir.parent)
+            except (OSError, sf.UnsafeFileError):
+                pass  # the original error matters more than a leftover folder
+        raise
 
 
 def check_step_settings(config: ExperimentConfig) -> None:
@@ -256,9 +283,11 @@ def retrain_template(program, config: ExperimentConfig, genotype: Genotype) -> N
 
 def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, out: str | Path | None = "runs",
                      run_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-                     test_every: int = 0, spec_path: str | Path | None = None, force: bool = False):
+                     test_every: int = 0, spec_path: str | Path | None = None, force: bool = False,
+                     name: str | None = None):
     """Retrain ``genotype`` on the experiment's retrain network and data (``resume``: continue
-    the retraining in ``run_dir``, which must exist; a changed genotype or config needs ``force``)."""
+    the retraining in ``run_dir``, which must exist; a changed genotype or config needs ``force``).
+    A new run directory under ``out`` is called ``name`` (default ``EXPERIMENT-GENOTYPE-retrain``)."""
     from genolang.runtime.retrain.loop import run_retrain
     from genolang.runtime.runs.rundir import RunDir, new_run_dir
 
@@ -270,9 +299,13 @@ def retrain_genotype(genotype: Genotype, program, config: ExperimentConfig, *, o
     check_run_memory(config, "retrain", template, genotype=genotype)
     dataset = load_data(config)
     if run_dir is None and out is not None:
-        run_dir = new_run_dir(out, f"{config.name or 'train'}-{genotype.name}-retrain")
+        run_dir = new_run_dir(out, name or f"{config.name or 'train'}-{genotype.name}-retrain")
+        fresh = run_dir
+    else:
+        fresh = None
     if run_dir is not None and not resume:
         RunDir(run_dir).save_spec(spec_path)
-    return _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
+    go = lambda: _interruptible(Path(run_dir) if run_dir else Path("."), lambda: run_retrain(
         config, template=template, genotype=genotype, dataset=dataset, run_dir=run_dir, resume=resume,
         progress=progress, test_every=test_every, force=force))
+    return discard_unstarted(fresh, go) if fresh is not None else go()

@@ -22,6 +22,14 @@ def _summary(genotype: dict) -> str:
     return "\n".join(lines)
 
 
+def _unordered(cells: dict) -> dict:
+    """Cells with each node's edges sorted: genotype.geno is written in canonical order, which
+    need not be the order of the genotype the run was given (weights are named by edge, not
+    by position)."""
+    return {name: {**cell, "nodes": {n: sorted(map(tuple, edges)) for n, edges in cell["nodes"].items()}}
+            for name, cell in cells.items()}
+
+
 def _run_genotype(run: Path, recorded: dict):
     """The genotype of a retraining run, read from its ``genotype.geno`` and checked against
     the one its checkpoint recorded."""
@@ -35,7 +43,7 @@ def _run_genotype(run: Path, recorded: dict):
         raise ConfigError(f"{run} has no genotype.geno to rebuild the network from")
     path = received_spec(run, "genotype.geno")
     for genotype in load(path).genotypes.values():
-        if genotype_json(genotype)["cells"] == recorded["cells"]:
+        if _unordered(genotype_json(genotype)["cells"]) == _unordered(recorded["cells"]):
             return genotype
     raise CheckpointError(f"{path}: holds no genotype with the cells the checkpoint was trained on",
                           hint="the run's genotype.geno was edited; restore it")
@@ -93,7 +101,21 @@ def evaluate_run(target: str | Path, device: str | None = None) -> dict:
     except RuntimeError:
         raise CheckpointError(f"{path}: the checkpoint's weights do not fit the network of {spec}") from None
     dataset = load_data(config)
-    metrics = evaluate(net, dataset.test_x.to(dev), dataset.test_y.to(dev), Augment.for_dataset(dataset, train=False),
-                       max(config.retrain.batch, 256))
-    metrics["latency_s_per_batch"] = state.get("latency")
+    transform = Augment.for_dataset(dataset, train=False)
+    metrics = evaluate(net, dataset.test_x.to(dev), dataset.test_y.to(dev), transform, max(config.retrain.batch, 256))
+    metrics["latency_s_per_batch"] = _latency(net, dataset, transform, config, dev)
     return metrics
+
+
+def _latency(net, dataset, transform, config: ExperimentConfig, device) -> float | None:
+    """s/batch measured now, on this machine, as the retraining measures it (its batch size,
+    ``latency_batches`` of the test set, all of it when that is 0 or unset); not the stored
+    figure of the machine that trained."""
+    from genolang.runtime.runs.metrics import latency_per_batch
+
+    n, b = config.retrain.latency_batches, config.retrain.batch
+    if len(dataset.test_y) == 0:
+        return None
+    stop = len(dataset.test_y) if not n else min(len(dataset.test_y), n * b)
+    batches = [transform(dataset.test_x[i:i + b].to(device)) for i in range(0, stop, b)]
+    return latency_per_batch(net, batches, warmup=1)

@@ -188,7 +188,7 @@ class MacroSearch(CyclicLoop):
                    f"T={a.T:g} lam={a.lam:g} kd={a.kd_reduction} warmup_split={a.warmup_split}")
         provenance = (("macro", self.macro.name), ("macro_template", self.template.name),
                       ("macro_algorithm", "hierarchical-icdarts"), ("macro_options", options),
-                      ("macro_seed", str(self.config.seed)), ("macro_epoch", str(search_epoch)),
+                      ("macro_seed", str(self.config.seed)), ("macro_epoch", str(search_epoch + 1)),
                       ("macro_final", str(final).lower()), ("genolang", __version__))
         name = re.sub(r"\W", "_", f"{self.micro.name}_{self.macro.name}")
         # No template reference: genotype.geno stands alone (the network is in the provenance).

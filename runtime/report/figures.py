@@ -61,8 +61,9 @@ def op_frequencies(path: Path, label: str, groups: dict[str, dict[str, Counter]]
     plt = _plt()
     kinds = [k for k in ("normal", "reduction") if any(k in g for g in groups.values())]
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 3.6), squeeze=False)
+    # one x axis for every panel, zero counts included, so that the panels compare bar for bar
+    ops = sorted({op for g in groups.values() for kind in kinds for op in g.get(kind, {})})
     for ax, kind in zip(axes[0], kinds):
-        ops = sorted({op for g in groups.values() for op in g.get(kind, {})})
         _grouped_bars(ax, ops, {name: g.get(kind, Counter()) for name, g in groups.items()}, "frequency")
         ax.set_title(f"{_m(label)}: {kind} cells, ops over the network")
     _save(fig, path)
@@ -86,7 +87,7 @@ def accuracy_bands(path: Path, label: str, curves: dict[str, tuple[tuple[list, l
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, ((mean, low, high), n) in curves.items():
-        epochs = list(range(len(mean)))
+        epochs = list(range(1, len(mean) + 1))     # search epochs from 1, as genotype files number them
         ax.plot(epochs, mean, marker="o", label=f"{_m(name)} (n={n})")
         ax.fill_between(epochs, low, high, alpha=0.25)
     _integer_ticks(ax)
@@ -136,7 +137,7 @@ def alpha_trajectories(path: Path, title: str, runs: list[list[dict]]) -> None:
                 values = [row[j] for run in runs for entry in run[e][cell].values() for row in entry["softmax"]
                           if j < len(row) and entry["ops"][j] == op]
                 ys.append(sum(values) / len(values) if values else float("nan"))
-            ax.plot(range(length), ys, label=_m(op))
+            ax.plot(range(1, length + 1), ys, label=_m(op))
         _integer_ticks(ax)
         ax.set_xlabel("search epoch")
         ax.set_ylabel("mean softmax(α)")

@@ -99,8 +99,10 @@ def _plain_run(path: Path, label: str | None = None) -> Run:
 
 
 def collect_runs(dirs: list[Path]) -> list[Run]:
-    """Every finished run in the given study directories, run directories, or folders of them."""
+    """Every finished run in the given study directories, run directories (a search run with
+    the retrainings beside it, :mod:`.links`), or folders of them; each once."""
     from genolang.runtime.jobs.study import MANIFEST, item_done, load_study
+    from genolang.runtime.report.links import retrainings_of
 
     runs: list[Run] = []
     for d in dirs:
@@ -116,6 +118,8 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
         elif os.path.lexists(d / "metrics.jsonl"):
             if item_done(d):
                 runs.append(_plain_run(d))
+                if runs[-1].kind == "search":
+                    runs.extend(_plain_run(r) for r in retrainings_of(d) if item_done(r))
         elif d.is_dir():
             inner = sorted(p for p in d.iterdir() if p.is_dir() and not p.is_symlink())
             if not inner:
@@ -123,7 +127,8 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
             runs.extend(collect_runs(inner))
         else:
             raise ConfigError(f"{d} is not a run or study directory", hint="give folders `geno repeat` or `geno search` made")
-    return runs
+    once = {r.path.resolve(): r for r in reversed(runs)}
+    return [r for r in runs if once[r.path.resolve()] is r]
 
 
 # ----------------------------------------------------------------------------- numbers

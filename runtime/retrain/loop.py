@@ -27,7 +27,7 @@ from genolang.compiler.genotype.genotext import genotype_json
 from genolang.compiler.build.measure import count_mult_adds
 from genolang.runtime.data import Augment, Dataset
 from genolang.runtime.search.distributed import average_gradients, broadcast_module, init_from_env, shard, world
-from genolang.runtime.runs.metrics import latency_per_batch, max_fbeta, positive_scores, roc_auc
+from genolang.runtime.runs.metrics import LENS_BETA2, latency_per_batch, max_fbeta, positive_scores, roc_auc
 from genolang.runtime.search.netlink import build_eval_net
 from genolang.runtime.runs.progress import Progress
 from genolang.runtime.runs.rundir import RunDir
@@ -84,6 +84,7 @@ def evaluate(net: nn.Module, x: Tensor, y: Tensor, transform: Augment, batch: in
         scores = positive_scores(out).cpu()
         metrics["roc_auc"] = roc_auc(scores, y.cpu())
         metrics["fbeta_max"], metrics["fbeta_threshold"] = max_fbeta(scores, y.cpu())
+        metrics["fbeta_beta2"] = LENS_BETA2
     return metrics
 
 

@@ -54,10 +54,11 @@ __all__ = ["RunDir", "RunDirError", "is_main_process", "new_run_dir", "check_run
 
 RUN_FILE = "run.json"
 # Settings a resumed run may change without --force: where it runs, in which memory layout,
-# with how many CPU threads, whether the supernet recomputes its activations and whether the
-# step is captured in a CUDA graph: each changes how fast or in how much memory a step runs,
-# not what it computes. Dotted names cover one setting; plain names a whole section.
-SAFE_TO_CHANGE = ("device", "channels_last", "threads", "search.memory", "search.cuda_graphs")
+# with how many CPU threads and whether the step is captured in a CUDA graph: each changes how
+# fast or in how much memory a step runs, not what it computes. (`search.memory` is not one:
+# its recomputed backward rounds differently, so a search drifts to another α.) Dotted names
+# cover one setting; plain names a whole section.
+SAFE_TO_CHANGE = ("device", "channels_last", "threads", "search.cuda_graphs")
 
 
 class RunDirError(UserError):

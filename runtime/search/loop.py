@@ -662,7 +662,9 @@ class CyclicLoop(ABC):
             return
         if genotype is not None:
             record.setdefault("genotype", self._summary(genotype))
-            self.run_dir.save_genotype(genotype, epoch=record["epoch"])
+            # numbered as the provenance and the report number it: search epochs from 1
+            number = record["search_epoch"] + 1 if "search_epoch" in record else record["epoch"]
+            self.run_dir.save_genotype(genotype, epoch=number)
         self.run_dir.log(record)
         self._log_extra(genotype, record)
         # written last: records and genotypes past the checkpoint are dropped on resume
@@ -774,7 +776,7 @@ class CyclicSearch(CyclicLoop):
         space = self.config.templates.space or genotype.space or "+".join(sorted(spaces))
         provenance = ((("space", space),) if space else ()) + (
             ("algorithm", a.name), ("options", options), ("seed", str(self.config.seed)),
-            ("epoch", str(search_epoch)), ("final", str(final).lower()),
+            ("epoch", str(search_epoch + 1)), ("final", str(final).lower()),      # search epochs from 1
             ("genolang", __version__),
             ("hash", genotype_hash(genotype)),     # architecture identity (compiler/genotype/hash.py)
         )

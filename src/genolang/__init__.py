@@ -9,6 +9,11 @@ __all__ = ["load", "loads", "zoo", "compile_search", "compile_eval", "search", "
 _HOMES = {"Classifier": "genolang.classifier"}
 
 
+def __dir__() -> list[str]:
+    # the lazily loaded names are part of the module, for dir(), help() and completion
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name: str):
     # The API pulls in torch and the compiler; importing it lazily keeps `geno fmt` and
     # `geno --help` quick.

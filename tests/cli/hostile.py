@@ -1,8 +1,10 @@
 """Running `geno` on hostile input in-process, under a time and a memory cap.
 
 :func:`run_capped` runs one CLI call through `genolang.cli.main` and reports what happened:
-the exit code, the output, the wall time, how much the process's peak memory grew, and whether
-it raised a traceback or ran past the time cap. (The peak resident size only grows, so a call
+the exit code, the output, the CPU time it took (the work it did: unlike the wall time, it
+does not grow when other processes load the machine), the wall time, how much the process's
+peak memory grew, and whether it raised a traceback or ran past the wall-clock cap (a guard
+against hangs, such as a read that blocks, not a measure). (The peak resident size only grows, so a call
 that needs gigabytes shows as a jump; tracemalloc would be exact but slows every call 2-3x.) :func:`located` says whether an error report
 names its place. Shared by the hostile-input tests and the fuzz test.
 """
@@ -32,10 +34,11 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
-    seconds: float
+    seconds: float                  # wall time
     peak_growth: int                # bytes the process's peak resident size grew by
     traceback: str | None = None
     hung: bool = False
+    cpu_seconds: float = 0.0        # CPU time of this process (all its threads) during the call
 
     @property
     def clean_error(self) -> bool:
@@ -66,13 +69,14 @@ def _peak_rss() -> int:
 
 
 def run_capped(*args: str, seconds: float = 10.0) -> Outcome:
-    """Run `geno ARGS` in this process with a wall-clock cap (SIGALRM) and a memory probe."""
+    """Run `geno ARGS` in this process with a wall-clock cap of ``seconds`` (SIGALRM, against
+    hangs) and a memory probe."""
     argv = sys.argv
     out, err = io.StringIO(), io.StringIO()
     code, trace, hung = 0, None, False
     previous = signal.signal(signal.SIGALRM, _alarm)
     peak_before = _peak_rss()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         sys.argv = ["geno", *args]
@@ -90,9 +94,9 @@ def run_capped(*args: str, seconds: float = 10.0) -> Outcome:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         growth = _peak_rss() - peak_before
         sys.argv = argv
     if trace is None and "Traceback (most recent call last)" in err.getvalue():
         trace = err.getvalue()
-    return Outcome(code, out.getvalue(), err.getvalue(), elapsed, growth, trace, hung)
+    return Outcome(code, out.getvalue(), err.getvalue(), elapsed, growth, trace, hung, cpu)

@@ -72,8 +72,10 @@ def test_run_alpha_colours_the_edges(tmp_path):
                                  "--out", str(tmp_path / "a.dot")])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "a.dot").read_text()
-    assert f'"normal.c0" -> "normal.n0" [label="sep_conv_3 0.60", fontsize=10, color="{alpha_colour(0.6)}", penwidth=2.80]' in text
-    assert f'label="sep_conv_3 0.70", fontsize=10, color="{alpha_colour(0.7)}"' in text
+    # the drawn weights (0.60 and 0.70) span the whole scale, and the legend says so (issue 22)
+    assert f'"normal.c0" -> "normal.n0" [label="sep_conv_3 0.60", fontsize=10, color="{alpha_colour(0.0)}", penwidth=1.00]' in text
+    assert f'label="sep_conv_3 0.70", fontsize=10, color="{alpha_colour(1.0)}", penwidth=4.00' in text
+    assert "softmax(α) of the kept operation, grey = 0.60 to red = 0.70" in text
     assert '"normal.c0" -> "normal.n2"' in text and 'label="skip"' in text   # no α entry: plain
     assert alpha_colour(0.0) == "#aaaaaa" and alpha_colour(1.0) == "#d62728"
 
@@ -83,3 +85,30 @@ def test_unknown_format_is_a_user_error(tmp_path):
 
     result = runner.invoke(app, ["draw", str(ZOO / "darts_v2.geno"), "--out", str(tmp_path / "x.jpeg")])
     assert isinstance(result.exception, ConfigError)
+
+
+def test_a_run_directory_draws_to_a_picture_named_after_the_run(tmp_path, monkeypatch):
+    """`geno draw RUN` wrote ./genotype.svg for every run: drawings overwrote each other."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda name: None)     # no graphviz: the DOT text is written
+    alpha = {"normal": {"n0": {"from": ["c0", "c1"], "ops": ["sep_conv_3"], "softmax": [[0.5], [0.5]]}}}
+    for name in ("mine", "mine-2"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        shutil.copy(ZOO / "darts_v2.geno", tmp_path / "runs" / name / "genotype.geno")
+        (tmp_path / "runs" / name / "metrics.jsonl").write_text(json.dumps({"phase": "search", "alpha_softmax": alpha}))
+    for target in ("runs/mine", "runs/mine-2/genotype.geno"):
+        result = runner.invoke(app, ["draw", target])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("*.dot")) == ["mine-2.dot", "mine.dot"]
+
+
+def test_a_network_is_drawn_in_rows(tmp_path):
+    """A 20-cell network was one left-to-right strip (3283 x 150 px): now rows of 6 cells."""
+    from genolang.compiler.genotype.draw import network_dot
+    from genolang.compiler.lower.program import load
+
+    template = load(ZOO.parent / "icdarts" / "templates.geno").templates["eval_net"]
+    text = network_dot(template)
+    assert "rankdir=TB;" in text
+    rows = [line for line in text.splitlines() if "rank=same" in line]
+    assert len(rows) == -(-len(template.slots) // 6) and "cell0; cell1; cell2; cell3; cell4; cell5;" in rows[0]

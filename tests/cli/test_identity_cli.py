@@ -73,3 +73,15 @@ def test_diff_is_not_fooled_by_a_different_template(tmp_path):
     path.write_text(REWRITTEN.replace("template retrain_net", "template eval_net"))
     out = runner.invoke(app, ["diff", str(ZOO / "darts_v2.geno"), str(path)])
     assert out.exit_code == 1 and "template: retrain_net -> eval_net" in out.stdout
+
+
+def test_show_takes_several_files(geno):
+    """Issue 22, item 11: `geno show --hash A B` used to refuse the second file."""
+    ran = geno("show", "--hash", "zoo/darts_v1", "zoo/darts_v2")
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0].startswith("# ") and lines[0].endswith("darts_v1.geno")
+    assert any(line.startswith("genotype darts_v1 ") for line in lines)
+    assert any(line.startswith("genotype darts_v2 ") for line in lines)
+    single = geno("show", "--hash", "zoo/darts_v2")
+    assert not single.stdout.startswith("# ") and single.stdout.startswith("genotype darts_v2 ")

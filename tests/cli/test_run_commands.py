@@ -1,6 +1,6 @@
 """The running commands (search, train, macro-search, eval) against hostile and careless input:
 bad options, planted or damaged checkpoints, torn logs, changed resumes, bad run names, a
-diverging run, and the quick start's `geno train runs/NAME` on every repetition."""
+diverging run, and the quick start's `geno train runs/NAME` on every repetition (exactly that run)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def assert_clean(ran, code=2):
 @pytest.mark.parametrize("command", ["search", "macro-search", "train"])
 @pytest.mark.parametrize("option, shown", [
     (["--batch", "0"], "--batch 0: Input should be greater than or equal to 1"),
-    (["--epochs", "-1"], "--epochs -1: Input should be greater than or equal to 0"),
+    (["--epochs", "-1"], "--epochs -1: Input should be greater than or equal to "),
     (["--set", "search.nope=1"], "--set search.nope=1: unknown setting `search.nope`"),
     (["--device", "gpu:x"], "--device gpu:x: not a device name"),
     (["--set", "=1"], "--set expects KEY=VALUE"),
@@ -178,6 +178,7 @@ def test_resume_of_a_mistyped_path_creates_nothing(geno, runs, tmp_path, kind):
     ("search", ["--seed", "5"], "seed: 0 -> 5"),
     ("search", ["--epochs", "3"], "search.epochs: 1 -> 3"),
     ("search", ["--route", "A1"], "algorithm.route: null -> \"A1\""),
+    ("search", ["--set", "search.memory=recompute"], "search.memory: \"plain\" -> \"recompute\""),
     ("macro", ["--seed", "5"], "seed: 0 -> 5"),
     ("train", ["--epochs", "4"], "retrain.epochs: 1 -> 4"),
 ])
@@ -246,25 +247,41 @@ def test_diverging_run_exits_3_without_a_final_genotype(geno, runs, tmp_path, co
 
 # ------------------------------------------------------------------------------ quick start
 
-def test_train_of_a_run_name_takes_the_newest_run(geno, runs, tmp_path):
-    out = tmp_path / "runs"
+def test_train_of_a_run_directory_trains_exactly_that_run(geno, runs, tmp_path):
+    """Issue 22, item 4: `geno train runs/tiny` used to train runs/tiny-2 when both existed,
+    into a retraining directory named after tiny."""
+    out, retrained = tmp_path / "runs", tmp_path / "retrained"
     first = geno("search", str(runs["spec"]), "-o", str(out), "-q")
     second = geno("search", str(runs["spec"]), "-o", str(out), "-q", "--seed", "1")
     assert_clean(first, 0), assert_clean(second, 0)
     assert f"next: geno train {out / 'tiny'}\n" in first.stdout
     assert f"next: geno train {out / 'tiny-2'}\n" in second.stdout
-    ran = geno("train", str(out / "tiny"), "-o", str(tmp_path / "retrained"), "-q")
-    assert_clean(ran, 0)
-    assert f"{out / 'tiny'} -> {out / 'tiny-2'}" in ran.stderr
-    (retrained,) = (tmp_path / "retrained").iterdir()
-    provenance = json.loads((retrained / "genotype.json").read_text())["provenance"]
-    assert provenance["seed"] == "1"
-    # an interrupted newest run is named, not silently skipped for an older one
+    for run, seed in (("tiny", "0"), ("tiny-2", "1")):
+        ran = geno("train", str(out / run), "-o", str(retrained), "-q")
+        assert_clean(ran, 0)
+        assert ran.stderr == "", ran.stderr
+        provenance = json.loads((retrained / f"{run}-retrain" / "genotype.json").read_text())["provenance"]
+        assert provenance["seed"] == seed
+    # a name that is no run directory is an error naming the newest run of that name
+    shutil.copytree(out / "tiny-2", tmp_path / "moved" / "tiny-2")
+    ran = geno("train", str(tmp_path / "moved" / "tiny"), "-q")
+    assert_clean(ran)
+    assert "tiny: no such run directory" in ran.stderr and f"geno train {tmp_path / 'moved' / 'tiny-2'}" in ran.stderr
+    # an interrupted run is named, not silently replaced by another
     from genolang.runtime.runs.rundir import new_run_dir
     new_run_dir(out, "tiny")
-    ran = geno("train", str(out / "tiny"), "-q")
+    ran = geno("train", str(out / "tiny-3"), "-q")
     assert_clean(ran)
     assert f"{out / 'tiny-3'} has no final genotype" in ran.stderr
+
+
+def test_a_failed_start_leaves_no_run_directory(geno, runs, tmp_path):
+    out = tmp_path / "runs"
+    ran = geno("search", str(runs["spec"]), "-o", str(out), "-q", "--set", "data.kind=image_folder",
+               "--set", f"data.path={tmp_path / 'missing'}")
+    assert_clean(ran)
+    assert "does not exist" in ran.stderr
+    assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
 
 
 def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, runs):
@@ -277,3 +294,14 @@ def test_an_unexpected_eof_is_not_reported_as_an_interrupt(geno, monkeypatch, ru
     monkeypatch.setattr(driver, "start_search", torn)
     ran = geno("search", str(runs["spec"]))
     assert ran.returncode == 1 and "unexpected end of data" in ran.stderr and "Ran out of input" in ran.stderr
+
+
+def test_eval_measures_the_latency_on_this_machine(geno, runs, tmp_path, monkeypatch):
+    """`geno eval` used to print the latency stored at training time (here none: the tiny
+    retraining measures none), not a measurement (issue 22, item 11)."""
+    import genolang.runtime.runs.metrics as metrics
+
+    monkeypatch.setattr(metrics, "latency_per_batch", lambda net, batches, warmup=1: 0.125 * len(batches))
+    ran = geno("eval", str(copy_run(runs, "train", tmp_path)))
+    assert_clean(ran, 0)
+    assert "latency: 0.1250 s/batch" in ran.stdout

@@ -84,10 +84,17 @@ kwargs = st.builds(S.Kwarg, names, values)
 bare_calls = st.builds(S.Call, names)
 
 
+def _kwargs_once(args) -> bool:
+    """A keyword argument given twice is a syntax error (issue 22)."""
+    keys = [a.name for a in args if isinstance(a, S.Kwarg)]
+    return len(keys) == len(set(keys))
+
+
 def _grow_expr(children):
     calls = children.filter(lambda e: isinstance(e, S.Call))
     call_with_args = st.builds(
-        S.Call, names, st.lists(st.one_of(kwargs, children), max_size=3).map(tuple), st.just(True))
+        S.Call, names, st.lists(st.one_of(kwargs, children), max_size=3).filter(_kwargs_once).map(tuple),
+        st.just(True))
     chains = st.lists(st.one_of(calls, call_with_args), min_size=2, max_size=3).map(lambda ps: S.Chain(tuple(ps)))
     return st.one_of(call_with_args, chains)
 
@@ -97,7 +104,7 @@ exprs = st.recursive(bare_calls, _grow_expr, max_leaves=5)
 # ----------------------------------------------------------------------------- definitions
 
 params = st.one_of(st.none(), st.lists(st.builds(S.Param, names, st.one_of(st.none(), values)),
-                                       max_size=3).map(tuple))
+                                       max_size=3, unique_by=lambda p: p.name).map(tuple))
 op_defs = stmt(S.OpDef, name=names, params=params, body=exprs, stride2=st.one_of(st.none(), exprs))
 uses = stmt(S.Use, path=line_text)
 

@@ -112,8 +112,9 @@ def test_resume_refuses_a_changed_run_unless_forced(tmp_path):
     assert _begin(run, config, resume=False, identity={"genotype": {"cells": 1}}) is None
     same = dict(identity={"genotype": {"cells": 1}})
     _begin(run, config, resume=True, **same)                                       # unchanged: fine
-    _begin(run, config.with_overrides(device="cuda:3", channels_last=True, **{"search.memory": "recompute"}),
-           resume=True, **same)                                                    # safe
+    _begin(run, config.with_overrides(device="cuda:3", channels_last=True), resume=True, **same)   # safe
+    with pytest.raises(RunDirError, match='search.memory: "plain" -> "recompute"'):   # rounds differently
+        _begin(run, config.with_overrides(**{"search.memory": "recompute"}), resume=True, **same)
     changed = config.with_overrides(seed=7, **{"search.epochs": 5})
     with pytest.raises(RunDirError) as info:
         _begin(run, changed, resume=True, identity={"genotype": {"cells": 2}})

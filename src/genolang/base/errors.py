@@ -17,6 +17,7 @@ __all__ = [
     "UserError",
     "SpecSyntaxError",
     "SpecSemanticError",
+    "SpecWarning",
     "CompileError",
     "ConfigError",
     "DataError",
@@ -166,6 +167,13 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     kind = "data error"
+
+
+class SpecWarning(UserError):
+    """Something that may be fine where the spec runs but is not here (a data folder that
+    does not exist): `geno check` prints it, and refuses it with --strict."""
+
+    kind = "warning"
 
 
 class RunError(GenolangError):

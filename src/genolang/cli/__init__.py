@@ -48,6 +48,9 @@ app = _LazyTyper(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: rich markup would eat `[report]` in `pip install 'genolang[report]'`
+    # and label every on/off flag `<bool>` as if it took a value
+    rich_markup_mode=None,
 )
 
 # Command modules, each registering its commands on `app` when imported. Every one must exist:

@@ -41,15 +41,17 @@ def allow_paths(folders: Optional[List[Path]]) -> None:
 @app.command()
 def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (searched for *.geno), or packaged specs by name (icdarts/digits)."),
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when all is well."),
-          allow_path: Optional[List[Path]] = typer.Option(None, "--allow-path", help=ALLOW_PATH_HELP)) -> None:
+          allow_path: Optional[List[Path]] = typer.Option(None, "--allow-path", help=ALLOW_PATH_HELP),
+          strict: bool = typer.Option(False, "--strict", help="Refuse warnings too (a data.path that does not exist).")) -> None:
     """Parse and verify spec files: syntax, names, cycles, arity, types, strides, genotypes vs
     spaces, and the shapes and data settings `geno compile` and `geno search` would check.
 
     Exits 0 when every file is clean, 2 when any has an error (each printed as
-    file:line:col with the source line, a caret and a hint). Never builds a network.
+    file:line:col with the source line, a caret and a hint). Warnings (a `data.path` that
+    does not exist here) are printed too, and are errors with --strict. Never builds a network.
     """
     from genolang.api import load
-    from genolang.compiler.passes.verify import verify
+    from genolang.compiler.passes.verify import verify, verify_warnings
 
     allow_paths(allow_path)
     worst = 0
@@ -57,6 +59,12 @@ def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (s
         try:
             program = load(path)
             verify(program)
+            warnings = verify_warnings(program)
+            for warning in warnings:
+                code = report(warning)
+                worst = max(worst, code if strict else 0)
+            if strict and warnings:
+                continue
             if not quiet:
                 counts = {k: len(program.local(k)) for k in ("op", "space", "cell", "network", "macro", "experiment", "genotype")}
                 summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items() if v)

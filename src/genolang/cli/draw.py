@@ -72,7 +72,8 @@ def dot_text(program, genotype: str | None, network: str | None, cells: list[str
 @app.command()
 def draw(
     file: Path = typer.Argument(..., help="A genotype file, a spec with networks, or a search run directory."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="F.svg, F.png, F.pdf or F.dot (default: FILE's name .svg)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="F.svg, F.png, F.pdf or F.dot (default: FILE's name "
+                                       ".svg; a run's name .svg for a run directory or its genotype.geno)."),
     run: Optional[Path] = typer.Option(None, "--run", help="A search run directory: colour edges by its final softmax(α)."),
     genotype: Optional[str] = typer.Option(None, "--genotype", "-g"),
     network: Optional[str] = typer.Option(None, "--network", "-n", help="Draw this network template instead."),
@@ -93,7 +94,8 @@ def draw(
     program = load(file)
     alpha = _final_alpha(run) if run is not None else None
     text = dot_text(program, genotype, network, list(cells or []), alpha)
-    out = out or Path(file.stem + ".svg")
+    # runs/digits-2 (or its genotype.geno) draws to digits-2.svg: two runs never overwrite one picture
+    out = out or Path((file.parent.name if file.name == "genotype.geno" and file.parent.name else file.stem) + ".svg")
     if out.suffix not in FORMATS:
         raise ConfigError(f"cannot tell the picture format from `{out.name}`", hint="end --out with " + ", ".join(FORMATS))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -165,7 +165,8 @@ def search(
                                   progress=not quiet, labels=labels, engine=runner)
     except SearchInterrupted as stop:
         if main_rank():
-            typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}", err=True)
+            typer.echo(f"interrupted; resume with: geno search --resume {stop.run_dir}" if stop.run_dir.exists()
+                       else "interrupted before the run began; nothing to resume", err=True)
         raise SystemExit(130)  # typer.Exit is swallowed by standalone_mode=False
     if main_rank():
         typer.echo(f"genotype: {result.run_dir / 'genotype.geno'}")
