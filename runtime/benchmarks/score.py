@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from genolang.base.errors import UserError
+from genolang.base.safe_files import received_spec
 from genolang.grammar import parse_file
 from genolang.grammar import syntax as S
 
@@ -46,10 +48,11 @@ def score_genotype(table: BenchmarkTable, definition: S.GenotypeDef, where: str 
 
 
 def genotype_file(path: Path) -> Path:
-    """``path`` itself for a file, ``path/genotype.geno`` for a run directory."""
+    """``path`` itself for a file, ``path/genotype.geno`` for a run directory (a received
+    directory: its genotype is read only as a plain file inside it, never through a link)."""
     if path.is_dir():
-        if (path / "genotype.geno").is_file():
-            return path / "genotype.geno"
+        if os.path.lexists(path / "genotype.geno"):
+            return received_spec(path, "genotype.geno")
         raise UserError(f"{path} is a folder without genotype.geno",
                         hint="give a genotype .geno file or a run directory that `geno search` or `geno train` wrote")
     if not path.is_file():

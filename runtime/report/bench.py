@@ -10,6 +10,8 @@ gets no std and no interval. No torch.
 
 from __future__ import annotations
 
+import os
+
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,14 +45,15 @@ class Entry:
 
 def _cell_of(path: Path) -> str | None:
     """The run's NAS-Bench-201 architecture string, or None for any other genotype."""
+    from genolang.base.safe_files import received_spec
     from genolang.grammar import parse_file
     from genolang.grammar import syntax as S
     from genolang.runtime.benchmarks import arch_of_genotype
 
-    file = path / "genotype.geno"
-    if not file.exists():
+    if not os.path.lexists(path / "genotype.geno"):
         return None
     try:
+        file = received_spec(path, "genotype.geno")     # a received run: never read through a link
         genotype = next((i for i in parse_file(file).items if isinstance(i, S.GenotypeDef)), None)
         return arch_of_genotype(genotype) if genotype is not None else None
     except UserError:

@@ -64,3 +64,20 @@ def test_score_does_not_import_torch(tmp_path):
             "print(sorted(m for m in ('torch', 'pandas', 'analognasbench') if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code, str(best)], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_a_received_run_whose_genotype_is_a_link_is_refused_unread(geno, tmp_path, anb_table):
+    """A run directory someone sent: `genotype.geno` linking out is refused (exit 2, naming the
+    file) and the file it points at is never read (its access time does not move)."""
+    import os
+
+    secret = tmp_path / "secret.geno"
+    secret.write_text("SECRET first line\n", encoding="utf-8")
+    os.utime(secret, (1_000_000, 1_000_000))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "genotype.geno").symlink_to(secret)
+    result = geno("score", str(run))
+    assert result.returncode == 2 and "genotype.geno" in result.stderr and "symlink" in result.stderr
+    assert "SECRET" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert secret.stat().st_atime == 1_000_000 and secret.read_text(encoding="utf-8").startswith("SECRET")
