@@ -20,6 +20,7 @@ where it ran.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import sys
@@ -30,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 __all__ = ["ENGINES", "Engine", "ItemRef", "Outcome", "PLACEMENT_ENV", "Shared", "Work", "placement",
-           "run_all", "worker_env", "worker_threads"]
+           "reap", "run_all", "worker_env", "worker_threads"]
 
 ENGINES = ("local", "ray")
 PLACEMENT_ENV = "GENOLANG_PLACEMENT"
@@ -69,6 +70,25 @@ class Outcome:
     why: str = ""
     placement: dict = field(default_factory=dict)
     error: BaseException | None = None          # what the work raised, where it came back
+    cpu_s: float | None = None                  # CPU seconds the work used (user + system), where known
+
+
+def reap(proc, block: bool = False) -> float | None:
+    """Collect a finished child and return the CPU seconds it used (user + system, its own
+    children included), or None while it runs. ``os.wait4`` reads the child's resource usage as
+    it reaps it; ``Popen.poll`` would reap it and lose that. Where there is no ``wait4`` the
+    child is reaped the plain way and its CPU time is unknown (``nan``)."""
+    if proc.returncode is not None:
+        return math.nan
+    if not hasattr(os, "wait4"):
+        if (proc.wait() if block else proc.poll()) is None:
+            return None
+        return math.nan
+    pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    if pid == 0:
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Shared:

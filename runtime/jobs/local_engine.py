@@ -8,10 +8,11 @@ worker_threads`); work without a command still runs here, one at a time.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 
-from genolang.runtime.jobs.engine import Engine, Outcome, Work, placement, worker_env, worker_threads
+from genolang.runtime.jobs.engine import Engine, Outcome, Work, placement, reap, worker_env, worker_threads
 
 __all__ = ["LocalEngine"]
 
@@ -52,13 +53,15 @@ class LocalEngine(Engine):
         while True:
             done = []
             for key, (proc, log, where) in list(self._running.items()):
-                if proc.poll() is None:
+                cpu = reap(proc)
+                if cpu is None:
                     continue
                 del self._running[key]
                 if log is not subprocess.DEVNULL:
                     log.close()
                 why = "" if proc.returncode == 0 else f"exit code {proc.returncode}"
-                done.append(Outcome(key, proc.returncode == 0, why=why, placement=where))
+                done.append(Outcome(key, proc.returncode == 0, why=why, placement=where,
+                                    cpu_s=None if math.isnan(cpu) else cpu))
             if done or not self._running or time.time() >= deadline:
                 return done
             time.sleep(0.1)
@@ -67,8 +70,10 @@ class LocalEngine(Engine):
         import torch
 
         where = placement("local", torch.get_num_threads())
+        cpu = time.process_time()       # this process's CPU time: the work is all it does meanwhile
         try:
-            return Outcome(work.key, True, value=work.call(), placement=where)
+            value = work.call()
+            return Outcome(work.key, True, value=value, placement=where, cpu_s=time.process_time() - cpu)
         except KeyboardInterrupt:
             raise
         except Exception as exc:     # one failed piece of work must not stop the others

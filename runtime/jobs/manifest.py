@@ -53,6 +53,7 @@ class Item(BaseModel):
     started: Optional[float] = Field(default=None, allow_inf_nan=False)
     finished: Optional[float] = Field(default=None, allow_inf_nan=False)
     wall_s: Optional[float] = Field(default=None, allow_inf_nan=False)
+    cpu_s: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)   # user + system, summed over the attempts seen to end
     attempts: int = Field(default=0, ge=0, le=10**6)
     placement: Optional[dict[str, Any]] = None
 

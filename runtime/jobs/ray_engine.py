@@ -14,6 +14,7 @@ has stopped.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from genolang.base.errors import ConfigError
-from genolang.runtime.jobs.engine import Engine, Outcome, Shared, Work, placement, worker_env
+from genolang.runtime.jobs.engine import Engine, Outcome, Shared, Work, placement, reap, worker_env
 
 __all__ = ["RayEngine", "MARKER_SUFFIX"]
 
@@ -116,14 +117,15 @@ def execute(work: Work, threads: int, cpus: float) -> dict:
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         if marker is not None:
             write_json(marker, {**where, "pid": proc.pid}, durable=False)
-        code = proc.wait()
+        cpu = reap(proc, block=True)
+        code = proc.returncode
     finally:
         if log is not subprocess.DEVNULL:
             log.close()
     if code != 0:
         raise RuntimeError(f"`{work.item.describe()}` exited with code {code}"
                            + (f"; see {work.log}" if work.log else ""))
-    return {"placement": {**where, "pid": proc.pid}, "value": None}
+    return {"placement": {**where, "pid": proc.pid}, "value": None, "cpu_s": None if math.isnan(cpu) else cpu}
 
 
 class _RayShared(Shared):
@@ -202,7 +204,8 @@ class RayEngine(Engine):
             key = self._refs.pop(ref)
             try:
                 result = ray.get(ref)
-                outcomes.append(Outcome(key, True, value=result["value"], placement=result["placement"]))
+                outcomes.append(Outcome(key, True, value=result["value"], placement=result["placement"],
+                                        cpu_s=result.get("cpu_s")))
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.cause if getattr(exc, "cause", None) is not None else exc
                 outcomes.append(Outcome(key, False, why=f"{type(cause).__name__}: {str(cause).splitlines()[0]}",

@@ -365,6 +365,8 @@ def _run_study(study: Study, engine, retries: int | None, echo: Callable[[str], 
         item = study.item(outcome.key)
         item["finished"] = time.time()
         item["wall_s"] = round(item["finished"] - (item.get("started") or item["finished"]), 2)
+        if outcome.cpu_s is not None:
+            item["cpu_s"] = round((item.get("cpu_s") or 0.0) + outcome.cpu_s, 2)   # a retry adds its own
         if outcome.placement:
             item["placement"] = outcome.placement
         item["state"] = "done" if outcome.ok else "pending" if retrying else "failed"

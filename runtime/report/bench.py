@@ -22,7 +22,7 @@ from genolang.base.errors import GenolangError, UserError
 from genolang.runtime.report.text import md
 from genolang.runtime.report.stats import bootstrap_mean, format_p, mann_whitney, sign_test, welch_t
 
-__all__ = ["Entry", "benchmark_entries", "benchmark_sections"]
+__all__ = ["Entry", "benchmark_entries", "benchmark_sections", "method_table"]
 
 _RANGE = (0.0, 100.0)          # both metrics are accuracies in %
 _METHOD_ORDER = ("icdarts", "cdarts", "random")   # searches first, the baseline last
@@ -41,6 +41,7 @@ class Entry:
     rank: int | None = None
     percentile: float | None = None
     retrained: float | None = None
+    search_cpu_s: float | None = None      # the search's CPU seconds (its study item), where recorded
 
 
 def _cell_of(path: Path) -> str | None:
@@ -73,6 +74,8 @@ def benchmark_entries(runs) -> list[Entry]:
         acc = run.final.get("acc_test") if run.kind == "retrain" else None
         if isinstance(acc, (int, float)) and entry.retrained is None:
             entry.retrained = 100 * acc
+        if run.kind == "search" and isinstance(run.cpu_s, (int, float)):
+            entry.search_cpu_s = float(run.cpu_s)
     order = {g: i for i, g in enumerate(_METHOD_ORDER)}
     return sorted(entries.values(), key=lambda e: (e.label, order.get(e.group, len(order)), e.group,
                                                    -1 if e.seed is None else e.seed, str(e.path)))
@@ -188,7 +191,67 @@ def benchmark_sections(runs) -> list[str]:
     by_label: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
     for e in entries:
         by_label[e.label][e.group].append(e)
+    lines += method_table(by_label)
     for label, groups in by_label.items():
         lines += _summary(label, groups, table)
         lines += _comparisons(label, groups)
+    return lines
+
+
+def _p_pair(x: list[float], y: list[float]) -> str:
+    """Welch's p and the exact Mann-Whitney p of two samples (two-sided), or – where untestable."""
+    if not x or not y:
+        return "–"
+    welch = welch_t(x, y)
+    return f"{'–' if welch is None else format_p(welch.p)} / {format_p(mann_whitney(x, y).p)}"
+
+
+def _pm(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def method_table(by_label: dict[str, dict[str, list[Entry]]]) -> list[str]:
+    """Every search arm of every configuration in one table shaped like NAS-Bench-201's method
+    table, each tested against the random cells (all configurations' random arms pooled: the
+    same space, retrained the same way) and against the reference arm, the first configuration's
+    ICDARTS searches. Nothing when there is one arm only."""
+    arms = [(label, group, members) for label, groups in by_label.items() for group, members in groups.items()
+            if group != "random"]
+    random = [e for groups in by_label.values() for e in groups.get("random", [])]
+    reference = next(((label, members) for label, group, members in arms if group == "icdarts"), None)
+    if len(arms) + bool(random) < 2:
+        return []
+    ref_name = "–" if reference is None else md(reference[0])
+    lines = ["", "### Methods", "",
+             f"Every search arm, tested two-sided against the random cells ({len(random)}, every configuration's "
+             f"random arm pooled) and against the reference arm ({ref_name}): Welch's t p / exact Mann-Whitney p. "
+             "Search cost: CPU minutes (user + system) of one search, mean over its seeds.", "",
+             "| configuration | method | n | table acc (%), mean ± std | retrained acc (%), mean ± std | "
+             "search cost (CPU min) | table p vs random | retrained p vs random | table p vs reference | "
+             "retrained p vs reference |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def values(members: list[Entry], name: str) -> list[float]:
+        return [getattr(e, name) for e in members if getattr(e, name) is not None]
+
+    for label, group, members in arms:
+        cost = values(members, "search_cpu_s")
+        is_ref = reference is not None and reference[0] == label and group == "icdarts"
+        row = [md(label), md(group), str(len(members)), _pm(values(members, "table")), _pm(values(members, "retrained")),
+               f"{statistics.fmean(cost) / 60:.1f}" if cost else "–"]
+        for name in ("table", "retrained"):
+            row.append(_p_pair(values(members, name), values(random, name)))
+        for name in ("table", "retrained"):
+            row.append("(reference)" if is_ref or reference is None
+                       else _p_pair(values(members, name), values(reference[1], name)))
+        lines.append("| " + " | ".join(row) + " |")
+    if random:
+        lines.append(f"| (pooled) | random cells | {len(random)} | {_pm(values(random, 'table'))} | "
+                     f"{_pm(values(random, 'retrained'))} | – | – | – | "
+                     + " | ".join(["–" if reference is None else _p_pair(values(random, n), values(reference[1], n))
+                                   for n in ("table", "retrained")]) + " |")
     return lines

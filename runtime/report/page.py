@@ -43,6 +43,7 @@ class Run:
     seed: int | None
     metrics: list[dict] = field(default_factory=list)
     config: dict = field(default_factory=dict)
+    cpu_s: float | None = None  # CPU seconds of its study item (user + system), where recorded
 
     @property
     def final(self) -> dict:
@@ -114,6 +115,7 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
                 if item_done(path):
                     run = _plain_run(path, study.manifest.get("label"))
                     run.kind, run.group, run.seed = item["kind"], item["group"], item["seed"]
+                    run.cpu_s = item.get("cpu_s")
                     runs.append(run)
         elif os.path.lexists(d / "metrics.jsonl"):
             if item_done(d):

@@ -105,3 +105,31 @@ def test_confidence_bands_stay_within_the_metric_s_range():
 def test_the_real_table_is_used_by_default(anb_table):
     table, missing = report_bench._load_table()
     assert missing is None and table is anb_table
+
+
+def _entries(label, group, retrained, table, cpu=None):
+    return [report_bench.Entry(label, group, s, CELLS[0], None, table=t, retrained=r, search_cpu_s=cpu)
+            for s, (r, t) in enumerate(zip(retrained, table))]
+
+
+def test_the_method_table_tests_every_arm_against_random_and_the_reference():
+    ref = list(range(91, 99))                       # 91..98
+    low = list(range(81, 89))                       # 81..88: every pair favours the reference
+    by_label = {"ICDARTS": {"icdarts": _entries("ICDARTS", "icdarts", ref, ref, cpu=120.0),
+                            "random": _entries("ICDARTS", "random", low[:4], low[:4])},
+                "DARTS": {"darts": _entries("DARTS", "darts", low, low, cpu=90.0),
+                          "random": _entries("DARTS", "random", low[4:], low[4:])}}
+    lines = report_bench.method_table(by_label)
+    rows = {line.split("|")[2].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in lines if line.startswith("| ") and not line.startswith("| method")}
+    assert rows["icdarts"][0:6] == ["ICDARTS", "icdarts", "8", "94.50 ± 2.45", "94.50 ± 2.45", "2.0"]
+    assert rows["icdarts"][8:] == ["(reference)", "(reference)"]
+    # the reference against the 8 pooled random cells (81..88): p = 2 / C(16, 8) exactly
+    assert rows["icdarts"][6] == "< 0.0001 / 0.0002"
+    assert rows["darts"][5] == "1.5" and rows["darts"][8] == "< 0.0001 / 0.0002"
+    assert rows["darts"][6] == "1.000 / 1.000"      # the same sample as the pooled random cells
+    assert rows["random cells"][0:3] == ["(pooled)", "random cells", "8"] and rows["random cells"][8] == "< 0.0001 / 0.0002"
+
+
+def test_one_arm_alone_gets_no_method_table():
+    assert report_bench.method_table({"A": {"icdarts": _entries("A", "icdarts", [90.0], [90.0])}}) == []

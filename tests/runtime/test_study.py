@@ -167,3 +167,13 @@ def test_report_reads_plain_run_directories_too(study, tmp_path):
     rows = [line.split(" | ")[0] for line in page.splitlines() if line.startswith("| ") and "---" not in line
             and not line.startswith("| configuration")]
     assert set(rows) == {"| V1"}      # the study's label, read through each run's item.json
+
+
+def test_each_item_records_the_cpu_time_it_used(study):
+    """Items that ran in worker processes (before the kill) and in-process (after) alike."""
+    from genolang.runtime.jobs.study import load_study
+
+    items = [i for i in load_study(study[0]).manifest["items"] if i.get("wall_s") is not None]
+    assert items
+    for item in items:
+        assert 0 < item["cpu_s"] <= item["wall_s"] * (os.cpu_count() or 1) + 1, item
