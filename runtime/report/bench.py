@@ -223,6 +223,8 @@ def method_table(by_label: dict[str, dict[str, list[Entry]]]) -> list[str]:
             if group != "random"]
     random = [e for groups in by_label.values() for e in groups.get("random", [])]
     reference = next(((label, members) for label, group, members in arms if group == "icdarts"), None)
+    if reference is not None:       # the reference arm first, the others in their order
+        arms.sort(key=lambda arm: (arm[0], arm[1]) != (reference[0], "icdarts"))
     if len(arms) + bool(random) < 2:
         return []
     ref_name = "–" if reference is None else md(reference[0])
