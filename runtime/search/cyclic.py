@@ -319,17 +319,6 @@ class CyclicLoop(EpochRecords, ABC):
     def _finish(self) -> Genotype:
         """Write the final result; returns the final genotype."""
 
-    def settings_line(self) -> str:
-        """The resolved settings that decide what the search computes, printed at the start
-        (they are also in the run's config.json)."""
-        a, s = self.algo, self.search_cfg
-        route = a.route or a.name
-        return (f"algorithm {a.name} (route {route}: ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split}); "
-                f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
-                f"kd={a.kd_reduction} kd_mask={a.kd_mask} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
-                f"reset_optimizers={a.reset_optimizers} augment={s.augment} "
-                f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}; parts: {a.parts_line()}")
-
     def _search_epoch_record(self, epoch: int) -> tuple[dict, Genotype]:
         """One joint epoch: its learning rates, E regenerated and warmed up (not for the darts
         update), the steps, E written back to the pool, the tests."""

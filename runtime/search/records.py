@@ -1,7 +1,8 @@
-"""What the loop leaves after every epoch, and how a run picks up from it: the progress lines,
-the record in metrics.jsonl, the epoch's genotype, side logs, and the checkpoint, written last
-so that a resumed run drops the records and genotypes past it (:class:`EpochRecords`, a part
-of :class:`~genolang.runtime.search.cyclic.CyclicLoop`)."""
+"""What the loop prints and leaves, and how a run picks up from it: the settings line at the
+start; after every epoch the progress lines, the record in metrics.jsonl, the epoch's genotype,
+side logs, and the checkpoint, written last so that a resumed run drops the records and
+genotypes past it (:class:`EpochRecords`, a part of
+:class:`~genolang.runtime.search.cyclic.CyclicLoop`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,19 @@ __all__ = ["EpochRecords"]
 
 
 class EpochRecords:
-    """The loop's records and resume; the loop provides ``progress``, ``run_dir``,
-    ``state_dict`` and ``load_state_dict``, and ``next_epoch``."""
+    """The loop's records and resume; the loop provides ``algo``, ``search_cfg``, ``progress``,
+    ``run_dir``, ``state_dict``, ``load_state_dict`` and ``next_epoch``."""
+
+    def settings_line(self) -> str:
+        """The resolved settings that decide what the search computes, printed at the start
+        (they are also in the run's config.json)."""
+        a, s = self.algo, self.search_cfg
+        route = a.route or a.name
+        return (f"algorithm {a.name} (route {route}: ws_kd={a.ws_kd} we_kd={a.we_kd} we_split={a.we_split}); "
+                f"share_stem_heads={a.share_stem_heads} edge_weights={a.edge_weights} head_ce={a.head_ce:g} "
+                f"kd={a.kd_reduction} kd_mask={a.kd_mask} T={a.T:g} lam={a.lam:g} warmup_split={a.warmup_split} "
+                f"reset_optimizers={a.reset_optimizers} augment={s.augment} "
+                f"alpha_lr={self._arch_lr:.3g}{' (auto)' if s.alpha_lr == 'auto' else ''}; parts: {a.parts_line()}")
 
     def _summary(self, genotype: Genotype) -> str:
         return genotype_summary(genotype)
