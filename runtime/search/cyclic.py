@@ -158,8 +158,7 @@ class CyclicLoop(EpochRecords, ABC):
             self.threads.tick()
 
     def _limit(self, n: int) -> int:
-        cap = self.search_cfg.steps_per_epoch
-        return n if cap is None else min(n, cap)
+        return schedules.capped(self.search_cfg, n)
 
     def _set_lrs(self, search_epoch: int) -> tuple[float, float]:
         lr_w, lr_e = schedules.epoch_lrs(self.search_cfg, search_epoch)

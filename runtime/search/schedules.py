@@ -9,7 +9,7 @@ import math
 
 from genolang.runtime.data.batching import epoch_batches
 
-__all__ = ["cosine_lr", "epoch_lrs", "arch_lr", "regular_weight"]
+__all__ = ["cosine_lr", "epoch_lrs", "capped", "steps_per_epoch", "arch_lr", "regular_weight"]
 
 
 def cosine_lr(base: float, eta_min: float, step: int, total: int) -> float:
@@ -29,12 +29,16 @@ def epoch_lrs(search_cfg, search_epoch: int) -> tuple[float, float]:
     return s.w_lr, s.e_lr
 
 
-def steps_per_epoch(search_cfg, n_train: int, n_val: int) -> int:
-    """The cyclic steps of one search epoch: one per (train, val) batch pair, capped by
-    ``search.steps_per_epoch``."""
-    batch, cap = search_cfg.batch, search_cfg.steps_per_epoch
-    steps = min(len(epoch_batches(n_train, batch, 0)), len(epoch_batches(n_val, batch, 0)))
+def capped(search_cfg, steps: int) -> int:
+    """``steps`` of an epoch, at most ``search.steps_per_epoch``."""
+    cap = search_cfg.steps_per_epoch
     return steps if cap is None else min(steps, cap)
+
+
+def steps_per_epoch(search_cfg, n_train: int, n_val: int) -> int:
+    """The cyclic steps of one search epoch: one per (train, val) batch pair, capped."""
+    batch = search_cfg.batch
+    return capped(search_cfg, min(len(epoch_batches(n_train, batch, 0)), len(epoch_batches(n_val, batch, 0))))
 
 
 def arch_lr(search_cfg, given: float | str, n_train: int, n_val: int) -> float:
