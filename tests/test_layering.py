@@ -177,6 +177,14 @@ def test_known_backward_edges_are_still_there():
     assert set(KNOWN_BACKWARD) <= present, "a known backward edge is gone: remove it from KNOWN_BACKWARD"
 
 
+def test_known_backward_edges_stay_inside_functions():
+    """A known backward edge is tolerated only as a lazy import in the one function that needs
+    it: at module level it would load the later floor (and torch) with the earlier one."""
+    for (importer, imported), why in KNOWN_BACKWARD.items():
+        top = [line for target, line, at_top in imports(importer) if target == imported and at_top]
+        assert not top, f"{modules()[importer].relative_to(ROOT)} imports {imported} at module level, lines {top}"
+
+
 def test_the_front_end_imports_no_torch_at_module_level():
     for name, path in modules().items():
         if name.startswith(FRONT_END):

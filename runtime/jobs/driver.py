@@ -105,7 +105,7 @@ def search_data(dataset, config: ExperimentConfig):
     """The train/val halves and the test set, normalised floats; the search augments its
     batches itself (``search.augment``), padding with ``fill``, the normalised black pixel."""
     from genolang.runtime.data import normalise, split_half, to_float
-    from genolang.runtime.search.loop import SearchData
+    from genolang.runtime.search.search_data import SearchData
 
     train, val = split_half(dataset, seed=config.seed, order=config.data.split_order, kind=config.data.kind)
     prep = lambda x: normalise(to_float(x), dataset.mean, dataset.std)
@@ -149,15 +149,11 @@ def start_search(spec: str | Path, *, experiment: str | None = None, out: str | 
                  labels: Mapping[str, str] | None = None, engine=None):
     """Search as the spec's experiment says, in a new run directory under ``out`` (a
     tournament's games on ``engine``, :mod:`genolang.runtime.jobs.engine`)."""
-    from genolang.runtime.runs.rundir import check_run_name, new_run_dir
+    from genolang.runtime.runs.rundir import new_run_dir
 
     program = _program_load(spec)
     name, config = pick_experiment(program, experiment)
-    config = apply_overrides(config, overrides, labels)
-    if config.name is None:
-        config = config.with_overrides(name=name)
-    check_run_name(config.name)
-    check_step_settings(config)
+    config = new_run_config(config, name, overrides, labels)
     check_search_memory(program, config)       # before a run directory or any tensor exists
     run_dir = _same_on_all_ranks(config, lambda: new_run_dir(out, config.name or name))
     return discard_unstarted(run_dir, lambda: _search(program, config, run_dir, spec, resume=False,
@@ -183,10 +179,24 @@ def discard_unstarted(run_dir: Path, fn):
         raise
 
 
+def new_run_config(config: ExperimentConfig, name: str, overrides: Mapping[str, Any] | None,
+                   labels: Mapping[str, str] | None) -> ExperimentConfig:
+    """The config a new run of experiment ``name`` runs with: the overrides applied, named after
+    the experiment unless it names itself, the name and the step settings checked."""
+    from genolang.runtime.runs.rundir import check_run_name
+
+    config = apply_overrides(config, overrides, labels)
+    if config.name is None:
+        config = config.with_overrides(name=name)
+    check_run_name(config.name)
+    check_step_settings(config)
+    return config
+
+
 def check_step_settings(config: ExperimentConfig) -> None:
     """Refuse accelerator options the device cannot honour before a run directory or data exists."""
     from genolang.runtime.search.graphed_step import check_step_options
-    from genolang.runtime.search.loop import resolve_device
+    from genolang.runtime.search.device import resolve_device
 
     check_step_options(config.search, resolve_device(config.device))
 
@@ -194,7 +204,7 @@ def check_step_settings(config: ExperimentConfig) -> None:
 def _same_on_all_ranks(config: ExperimentConfig, make):
     """``make()`` on rank 0, its value on every rank (a run directory name, say)."""
     from genolang.runtime.search.distributed import init_from_env, world
-    from genolang.runtime.search.loop import resolve_device
+    from genolang.runtime.search.device import resolve_device
 
     init_from_env(resolve_device(config.device))
     rank, size = world()
@@ -256,7 +266,7 @@ def _search(program, config: ExperimentConfig, run_dir: Path, spec_path, *, resu
 def _tournament(program, config, cells, search_t, eval_t, data, run_dir, spec_path, progress, resume=False,
                 force=False, engine=None):
     from genolang.runtime.runs.rundir import RunDir
-    from genolang.runtime.search.loop import SearchResult
+    from genolang.runtime.search.search_data import SearchResult
     from genolang.runtime.jobs.tournament import run_tournament
 
     name = config.tournament.pool

@@ -79,7 +79,7 @@ def evaluate_run(target: str | Path, device: str | None = None) -> dict:
     from genolang.runtime.jobs.driver import load_data, retrain_template
     from genolang.runtime.search.netlink import build_eval_net
     from genolang.runtime.retrain.loop import evaluate
-    from genolang.runtime.search.loop import resolve_device
+    from genolang.runtime.search.device import resolve_device
 
     from genolang.runtime.jobs.memory_check import check_run_memory
     from genolang.base.safe_files import received_spec

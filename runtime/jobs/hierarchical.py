@@ -18,7 +18,7 @@ names the network template, the version and the depth. The macro phase is Algori
 The losses are the runtime's (:func:`genolang.runtime.search.losses.objectives` under the ICDARTS
 route, with the experiment's T, λ and KD reduction); optimiser settings, the cosine schedule,
 gradient clipping, batching and the run directory are those of the micro search
-(:mod:`genolang.runtime.search.loop`). The result is the micro genotype with a ``macro`` block,
+(:mod:`genolang.runtime.search.cyclic`). The result is the micro genotype with a ``macro`` block,
 written as spec text (``genotype.geno``) by :func:`genolang.compiler.genotype.raise_.genotype_text`.
 
 A run is resumable: what it needs besides the spec copy and config (the macro's name, the
@@ -46,7 +46,6 @@ from genolang.compiler.lower.ir import Genotype, MacroChoice, MacroSpec, Network
 from genolang.base.errors import ConfigError, RunError, SpecSemanticError, did_you_mean
 from genolang.runtime.data.batching import derive_seed
 from genolang.runtime.runs.checkpoint import rng_state, set_rng_state
-from genolang.runtime.runs.finite import NonFiniteError, stopped
 from genolang.runtime.search.losses import Route
 from genolang.runtime.runs.progress import Progress
 from genolang.runtime.runs.rundir import RunDir
@@ -54,7 +53,10 @@ from genolang.runtime.jobs.macro_run import (
     GAMMA_LR, RUN_FILE, MacroOptions, macro_identity, macro_of, read_macro_run, write_macro_run,
 )
 from genolang.runtime.runs.run_threads import start_threads
-from genolang.runtime.search.loop import CyclicLoop, SearchData, resolve_device
+from genolang.runtime.search.cyclic import CyclicLoop, alias
+from genolang.runtime.search.device import resolve_device
+from genolang.runtime.search.runner import loop_progress, run_to_end
+from genolang.runtime.search.search_data import SearchData
 
 __all__ = ["MacroOptions", "MacroResult", "MacroSearch", "run_macro_search", "start_macro_search",
            "resume_macro_search", "resolve_genotype", "GAMMA_LR"]
@@ -107,18 +109,11 @@ class MacroSearch(CyclicLoop):
         if macro.version == 1:
             options_kw["beta"] = self.options.beta
         self.search_net = build_macro_search(macro, template, genotype, **options_kw).to(self.device)
-        self._setup_optimisers(list(self.search_net.arch_parameters()), list(self.search_net.weight_parameters()),
-                               self.options.gamma_lr)
+        self._setup_optimisers(self.options.gamma_lr)
         self.eval_choice: MacroChoice | None = None
-        self.history: list[MacroChoice] = []
 
-    @property
-    def gamma(self) -> list[nn.Parameter]:
-        return self.arch
-
-    @property
-    def opt_gamma(self) -> torch.optim.Optimizer:
-        return self.opt_arch
+    gamma = alias("arch")             # the names the rest of the runtime (and the tests) know
+    opt_gamma = alias("opt_arch")
 
     def _shared_modules(self) -> bool:
         return False                   # S_macro and E_macro never share modules
@@ -230,28 +225,15 @@ def run_macro_search(config: ExperimentConfig, *, macro: MacroSpec, template: Ne
     config, threads = start_threads(config, resolve_device(config.device))
     rd = RunDir(run_dir) if run_dir is not None else None
     options = options or MacroOptions()
-    total = config.search.pretrain_epochs + config.search.epochs
-    progress = Progress(total, enabled=progress, pretrain_epochs=config.search.pretrain_epochs,
-                        run_dir=rd.path if rd else None,
-                        resume=f"geno macro-search --resume {rd.path}" if rd else None)
     searcher = MacroSearch(config, macro=macro, template=template, genotype=genotype, data=data, options=options,
-                           run_dir=rd, progress=progress)
+                           run_dir=rd, progress=loop_progress(config, rd, enabled=progress, command="macro-search"))
     if rd is not None:     # lock, fingerprint (fresh) or compare it (resume), checkpoint
         identity = macro_identity(macro, template, genotype, options)
         rd.resume_into(searcher, rd.begin(config, resume=resume, force=force, spec_path=spec_path,
                                           identity=identity))
         write_macro_run(rd, identity)
         rd.note_runtime(threads.record())
-    searcher.threads = threads
-    try:
-        return searcher.run()
-    except NonFiniteError as exc:     # stop; the last finite checkpoint stays the one to resume
-        raise stopped(exc, epoch=searcher.next_epoch, total=searcher.total_epochs, run_dir=rd,
-                      command="macro-search --resume {run}") from None
-    finally:
-        searcher.progress.close()
-        if rd is not None:
-            rd.close()
+    return run_to_end(searcher, rd, threads, "macro-search")
 
 
 # ---------------------------------------------------------------------------------- driver
@@ -308,18 +290,14 @@ def start_macro_search(spec: str | Path, *, macro: str | None = None, genotype: 
     """The macro phase of ``spec``'s ``macro`` on ``genotype``'s cells, with the data and
     schedule of ``experiment``, in a new run directory under ``out``."""
     from genolang.compiler.lower.program import load
-    from genolang.runtime.jobs.driver import apply_overrides, check_step_settings, load_data, search_data
-    from genolang.runtime.runs.rundir import check_run_name, new_run_dir
+    from genolang.runtime.jobs.driver import load_data, new_run_config, search_data
+    from genolang.runtime.runs.rundir import new_run_dir
 
     program = load(spec)
     spec_macro = macro_of(program, macro)
     micro = resolve_genotype(program, genotype)
     name, config = _config_of(program, experiment)
-    config = apply_overrides(config, overrides, labels)
-    if config.name is None:
-        config = config.with_overrides(name=name)
-    check_run_name(config.name)
-    check_step_settings(config)
+    config = new_run_config(config, name, overrides, labels)
     template = program.templates.get(spec_macro.template)
     if template is None:
         raise SpecSemanticError(f"macro `{spec_macro.name}` names unknown network `{spec_macro.template}`",

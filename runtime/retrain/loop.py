@@ -32,7 +32,8 @@ from genolang.runtime.search.netlink import build_eval_net
 from genolang.runtime.runs.progress import Progress
 from genolang.runtime.runs.rundir import RunDir
 from genolang.runtime.runs.run_threads import RunThreads, start_threads
-from genolang.runtime.search.loop import cosine_lr, resolve_channels_last, resolve_device
+from genolang.runtime.search.device import resolve_channels_last, resolve_device
+from genolang.runtime.search.schedules import cosine_lr
 
 __all__ = ["RetrainResult", "Retrainer", "run_retrain", "evaluate", "count_params", "size_override"]
 

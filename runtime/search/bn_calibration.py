@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-__all__ = ["recalibrated_bn", "calibration_batches", "accuracy"]
+__all__ = ["recalibrated_bn", "calibration_batches", "accuracy", "held_out_accuracy"]
 
 
 def _tracking(net: nn.Module) -> list[_BatchNorm]:
@@ -71,3 +71,28 @@ def accuracy(net: Callable, x: Tensor, y: Tensor, batch: int) -> float:
     for i in range(0, len(y), batch):
         correct += (net(x[i:i + batch]).logits.argmax(1) == y[i:i + batch]).sum()
     return correct.item() / max(len(y), 1)
+
+
+def held_out_accuracy(net: nn.Module, data, search_cfg, device: torch.device) -> float | None:
+    """``net``'s top-1 accuracy on ``data``'s test set (None without one), in eval mode with
+    its BatchNorm statistics recalibrated on a fixed subset of the training half
+    (``search.test_bn = recalibrate``), or with the running statistics as they are
+    (``running``). The random generators are forked around it (a random op draws in eval
+    mode too), so nothing the search computes next depends on it."""
+    if data.test_x is None or len(data.test_y) == 0:
+        return None
+    s = search_cfg
+    b = max(s.batch, 256)
+    x, y = data.test_x, data.test_y
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        if s.test_bn == "running":
+            was = net.training
+            net.eval()
+            try:
+                return accuracy(net, x, y, b)
+            finally:
+                net.train(was)
+        batches = calibration_batches(data.train_x, s.batch, s.bn_calibration_images)
+        with recalibrated_bn(net, batches):
+            return accuracy(net, x, y, b)

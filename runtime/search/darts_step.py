@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genolang.runtime.search.distributed import average_gradients
 from genolang.runtime.runs.meter import Meter
+from genolang.runtime.search.distributed import average_gradients
+from genolang.runtime.search.grads import clip, frozen, zero
 
 __all__ = ["DartsState", "darts_step", "unrolled_alpha_grads"]
 
@@ -69,15 +70,9 @@ def _grad(loss: Tensor, params: list[nn.Parameter]) -> list[Tensor]:
             for g, p in zip(torch.autograd.grad(loss, params, allow_unused=True), params)]
 
 
-def _frozen_forward(frozen: list[nn.Parameter], net: Callable, x: Tensor, y: Tensor) -> Tensor:
-    flags = [p.requires_grad for p in frozen]
-    for p in frozen:
-        p.requires_grad_(False)
-    try:
+def _frozen_forward(held: list[nn.Parameter], net: Callable, x: Tensor, y: Tensor) -> Tensor:
+    with frozen(held):
         return _ce(net, x, y)
-    finally:
-        for p, flag in zip(frozen, flags):
-            p.requires_grad_(flag)
 
 
 def unrolled_alpha_grads(s: DartsState, x_t: Tensor, y_t: Tensor, x_v: Tensor, y_v: Tensor,
@@ -112,8 +107,7 @@ def unrolled_alpha_grads(s: DartsState, x_t: Tensor, y_t: Tensor, x_v: Tensor, y
 
 
 def _alpha_step(s: DartsState, x_t, y_t, x_v, y_v, meter: Meter) -> None:
-    for p in s.arch:
-        p.grad = None
+    zero(s.arch)
     if s.order == 2:
         for p, g in zip(s.arch, unrolled_alpha_grads(s, x_t, y_t, x_v, y_v, meter)):
             p.grad = g
@@ -127,20 +121,12 @@ def _alpha_step(s: DartsState, x_t, y_t, x_v, y_v, meter: Meter) -> None:
 
 
 def _weight_step(s: DartsState, x_t, y_t, meter: Meter) -> None:
-    flags = [p.requires_grad for p in s.arch]
-    for p in s.arch:
-        p.requires_grad_(False)
-    try:
+    with frozen(s.arch):
         out = s.net(x_t)
-    finally:
-        for p, flag in zip(s.arch, flags):
-            p.requires_grad_(flag)
     loss = F.cross_entropy(out.logits, y_t)
-    for p in s.weights:
-        p.grad = None
+    zero(s.weights)
     loss.backward(inputs=s.weights)
-    average_gradients(s.weights)
-    nn.utils.clip_grad_norm_(s.weights, s.grad_clip, foreach=True)
+    clip(s.weights, s.grad_clip)
     s.opt_w.step()
     meter.add("loss_S", loss)
     meter.add_correct("acc_S", out.logits, y_t)
