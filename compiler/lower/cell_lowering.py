@@ -22,35 +22,36 @@ class CellLowering:
 
     def __init__(self, lowering: Lowering):
         self.lowering = lowering
+        self.defs = lowering.defs
 
     def _cell_body(self, name: str) -> list[S.Stmt]:
         """The statements of a cell with those of the cells it is `like` first (no recursion:
         a chain of `like` is walked in a loop, and bounded)."""
         chain: list[str] = [name]
-        definition = self.lowering.defs["cell"][name]
+        definition = self.defs["cell"][name]
         while definition.like is not None:
-            if definition.like not in self.lowering.defs["cell"]:
+            if definition.like not in self.defs["cell"]:
                 raise SpecSemanticError(f"unknown cell `{definition.like}`", header_span(definition.span),
-                                        hint=did_you_mean(definition.like, self.lowering.defs["cell"]) or "define the base cell first")
+                                        hint=did_you_mean(definition.like, self.defs["cell"]) or "define the base cell first")
             if definition.like in chain:
                 members = tuple(chain[chain.index(definition.like):])
                 path = " -> ".join(members + (definition.like,))
                 raise cycle_error("cell", members, f"cells inherit from each other in a cycle: {path}",
                                   header_span(definition.span), hint="remove one `like`")
             if len(chain) > MAX_REFERENCE_DEPTH:
-                top = self.lowering.defs["cell"][name]
+                top = self.defs["cell"][name]
                 raise SpecSemanticError(f"cell `{name}` inherits through more than {MAX_REFERENCE_DEPTH} "
                                         "`like` steps", header_span(top.span),
                                         hint="inherit from a cell nearer the base (see docs/limits.md)")
             chain.append(definition.like)
-            definition = self.lowering.defs["cell"][definition.like]
+            definition = self.defs["cell"][definition.like]
         body: list[S.Stmt] = []
         for member in reversed(chain):
-            body.extend(self.lowering.defs["cell"][member].body)
+            body.extend(self.defs["cell"][member].body)
         return body
 
     def cell(self, name: str) -> ir.CellSpec:
-        definition = self.lowering.defs["cell"][name]
+        definition = self.defs["cell"][name]
         check_once(definition.body, f"cell `{name}`")
         body = self._cell_body(name)
         inputs, count, select, zero, reduction, output = ("c0", "c1"), None, ir.Selection(), "V1", False, None
@@ -133,7 +134,7 @@ class CellLowering:
 
     def _op_note(self, impl: ir.OpImpl):
         """A note pointing at the definition of the op behind ``impl`` (else at its use)."""
-        definition = self.lowering.defs["op"].get(impl.name)
+        definition = self.defs["op"].get(impl.name)
         span = definition.span if definition is not None else impl.span
         return [(f"`{impl.name}` is defined here", header_span(span))] if span is not None and span.known else []
 
