@@ -64,4 +64,4 @@ def test_the_front_end_runs_without_torch():
     # diff exits 1 (the architectures differ); every other command succeeds
     assert report["codes"] == [1 if argv[0] == "diff" else 0 for argv in COMMANDS], result.stderr
     assert "torch" not in report["heavy"], "a front-end command imported torch"
-    assert "networkx" not in report["heavy"], "networkx is for graph algorithms only (compiler/lower/ir.py)"
+    assert "networkx" not in report["heavy"], "networkx is for graph algorithms only (compiler/lower/ir/)"

@@ -41,16 +41,11 @@ KNOWN_BACKWARD: dict[tuple[str, str], str] = {
     ("genolang.compiler.passes.summary", "genolang.compiler.build.measure"):
         "a network the cost model cannot count exactly (a primitive with its own builder) is built and "
         "measured instead; the fallback belongs to a caller on the build floor",
-    ("genolang.compiler.lower.ir", "genolang.compiler.genotype.raise_"):
-        "print(genotype) shows its .geno text (issue 22, item 9): a dataclass's __str__ lives with the "
-        "class, the IR-to-text printer on the genotype floor; imported inside __str__ only",
 }
 # cycles among modules not yet broken, with why
 KNOWN_CYCLES: dict[frozenset[str], str] = {
     frozenset({"genolang.compiler.passes.summary", "genolang.compiler.build.measure"}):
         "the backward edge above; measure returns summary's NetworkSummary",
-    frozenset({"genolang.compiler.lower.ir", "genolang.compiler.genotype.raise_"}):
-        "the backward edge above; raise_ turns ir.Genotype into syntax",
 }
 
 

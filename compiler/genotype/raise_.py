@@ -9,6 +9,7 @@ from __future__ import annotations
 from genolang.grammar import print_module, syntax as S
 
 from genolang.compiler.lower import ir
+from genolang.compiler.lower.ir.genotypes import print_genotypes_with
 
 
 def genotype_to_ast(genotype: ir.Genotype, comments: tuple[str, ...] = ()) -> S.GenotypeDef:
@@ -59,3 +60,6 @@ def genotype_text(genotype: ir.Genotype, uses: tuple[str, ...] = ("spaces.geno",
     items.extend(definitions)
     items.append(genotype_to_ast(genotype, comments))
     return print_module(S.Module(tuple(items)))
+
+
+print_genotypes_with(genotype_text)     # str(genotype) is its .geno text (ir/genotypes.py)

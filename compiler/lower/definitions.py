@@ -65,8 +65,10 @@ class Definitions(Mapping):
         """The lowered definition if it has been lowered already, else None."""
         return self._done.get(name)
 
-    def store(self, name: str, value) -> None:
+    def store(self, name: str, value):
+        """Remember ``value`` as the lowered ``name``, and return it."""
         self._done[name] = value
+        return value
 
 
 @dataclass

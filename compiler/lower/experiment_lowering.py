@@ -9,6 +9,7 @@ from genolang.grammar import syntax as S
 
 from genolang.compiler.lower import ir
 from genolang.compiler.lower.definitions import Experiment, header_span
+from genolang.compiler.lower.lowering import Lowering
 
 
 def settings_tree(entries: tuple[S.Stmt, ...]) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def find_setting(entries: tuple[S.Stmt, ...], loc: tuple) -> S.Stmt | None:
     return node
 
 
-def lower_experiment(definition: S.ExperimentDef, lowerer):
+def lower_experiment(definition: S.ExperimentDef, lowering: Lowering):
     from genolang.compiler.lower.experiment import ExperimentConfig
 
     settings = settings_tree(definition.entries)
@@ -104,15 +105,15 @@ def lower_experiment(definition: S.ExperimentDef, lowerer):
                 message = f"experiment `{definition.name}`: unknown setting `{field}`"
             found.append(SpecSemanticError(message, header_span(node.span if node else definition.span), hint=hint))
         raise found[0] if len(found) == 1 else ErrorGroup(found)
-    _check_references(config, definition, lowerer)
+    _check_references(config, definition, lowering)
     return Experiment(definition.name, settings, config, definition.span)
 
 
-def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
+def _check_references(config, definition: S.ExperimentDef, lowering: Lowering) -> None:
     templates = getattr(config, "templates", None)
     if templates is None:
         return
-    networks = lowerer.defs["network"]
+    networks = lowering.defs["network"]
     for key in ("search", "eval", "retrain"):
         name = getattr(templates, key, None)
         if name and name not in networks:
@@ -120,7 +121,7 @@ def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown network `{name}`",
                                     node.span if node else definition.span,
                                     hint=did_you_mean(name, networks) or "define it with `network NAME { ... }`")
-    spaces = lowerer.defs["space"]
+    spaces = lowering.defs["space"]
     for path, name in ((("templates", "space"), templates.space),
                        (("tournament", "pool"), config.tournament.pool if config.tournament else None)):
         if name and name not in spaces:
@@ -129,8 +130,8 @@ def _check_references(config, definition: S.ExperimentDef, lowerer) -> None:
                                     node.span if node else definition.span,
                                     hint=did_you_mean(name, spaces) or "define it with `space NAME { ... }`")
     for cell in getattr(templates, "cells", ()) or ():
-        if cell not in lowerer.defs["cell"]:
+        if cell not in lowering.defs["cell"]:
             node = find_setting(definition.entries, ("templates", "cells"))
             raise SpecSemanticError(f"experiment `{definition.name}`: unknown cell `{cell}`",
                                     node.span if node else definition.span,
-                                    hint=did_you_mean(cell, lowerer.defs["cell"]))
+                                    hint=did_you_mean(cell, lowering.defs["cell"]))

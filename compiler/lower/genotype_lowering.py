@@ -9,20 +9,21 @@ from genolang.base.limits import MAX_NODES
 from genolang.compiler.lower import ir
 from genolang.compiler.lower.definitions import check_inputs
 from genolang.compiler.lower.lower_ops import SPECIAL_OPS
+from genolang.compiler.lower.lowering import Lowering
 
 
-def lower_genotype(definition: S.GenotypeDef, lowerer) -> ir.Genotype:
+def lower_genotype(definition: S.GenotypeDef, lowering: Lowering) -> ir.Genotype:
     space = template = macro = None
     provenance: list[tuple[str, str]] = []
     cells: list[tuple[str, ir.GenoCell]] = []
     cell_defs = [s for s in definition.body if isinstance(s, S.GenoCellDef)]
     for stmt in definition.body:
         if isinstance(stmt, S.GenoSpace):
-            space = lowerer.space(stmt.name, stmt.span)
+            space = lowering.space(stmt.name, stmt.span)
         elif isinstance(stmt, S.GenoTemplate):
-            if stmt.name not in lowerer.defs["network"]:
+            if stmt.name not in lowering.defs["network"]:
                 raise SpecSemanticError(f"unknown network `{stmt.name}`", stmt.span,
-                                        hint=did_you_mean(stmt.name, lowerer.defs["network"]))
+                                        hint=did_you_mean(stmt.name, lowering.defs["network"]))
             template = stmt.name
         elif isinstance(stmt, S.Provenance):
             provenance.extend((e.key, _text(e.value)) for e in stmt.entries if isinstance(e, S.Setting))
@@ -34,7 +35,7 @@ def lower_genotype(definition: S.GenotypeDef, lowerer) -> ir.Genotype:
             raise SpecSemanticError(f"genotype `{definition.name}` defines cell `{cell_def.name}` twice",
                                     cell_def.span, notes=[("first defined here", seen[cell_def.name].span)])
         seen[cell_def.name] = cell_def
-        cells.append((cell_def.name, _cell(cell_def, space, lowerer, definition.name)))
+        cells.append((cell_def.name, _cell(cell_def, space, lowering, definition.name)))
     if not cells:
         raise SpecSemanticError(f"genotype `{definition.name}` has no cells", definition.span,
                                 hint="add e.g. `cell normal { n0 = skip(c0) + skip(c1) }`")
@@ -42,7 +43,7 @@ def lower_genotype(definition: S.GenotypeDef, lowerer) -> ir.Genotype:
                        tuple(provenance), span=definition.span)
 
 
-def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: str) -> ir.GenoCell:
+def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowering: Lowering, genotype: str) -> ir.GenoCell:
     inputs, reduction, zero, output, output_stmt = ("c0", "c1"), False, "V1", None, None
     node_defs: list[S.NodeDef] = []
     for stmt in cell_def.body:
@@ -89,7 +90,7 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
                 raise SpecSemanticError(f"unknown state `{edge.src}` in cell `{cell_def.name}`", edge.span,
                                         hint=did_you_mean(edge.src, list(inputs) + defined)
                                         or f"states so far: {', '.join(list(inputs) + defined)}")
-            impl = _op(edge, space, lowerer, genotype)
+            impl = _op(edge, space, lowering, genotype)
             if reduction and edge.src in inputs and not impl.supports_stride(2):
                 raise SpecSemanticError(f"operation `{edge.op}` cannot take stride 2 on reduction cell "
                                         f"`{cell_def.name}`", edge.span,
@@ -107,7 +108,7 @@ def _cell(cell_def: S.GenoCellDef, space: ir.OpSpace | None, lowerer, genotype: 
                        reduction, zero, span=cell_def.span)
 
 
-def _op(edge: S.EdgeRef, space: ir.OpSpace | None, lowerer, genotype: str) -> ir.OpImpl:
+def _op(edge: S.EdgeRef, space: ir.OpSpace | None, lowering: Lowering, genotype: str) -> ir.OpImpl:
     if space is not None and edge.op in space.labels:
         return space.impl(edge.op)
     if edge.op in SPECIAL_OPS:
@@ -116,11 +117,11 @@ def _op(edge: S.EdgeRef, space: ir.OpSpace | None, lowerer, genotype: str) -> ir
         raise SpecSemanticError(
             f"genotype `{genotype}` does not belong to space `{space.name}`: it has no operation `{edge.op}`",
             edge.span, hint=did_you_mean(edge.op, space.labels) or "labels: " + ", ".join(space.labels))
-    if edge.op in lowerer.defs["op"]:
-        return lowerer.ops.instantiate(S.Call(edge.op, span=edge.span))
-    known = set(lowerer.defs["op"]) | set(SPECIAL_OPS)
-    for name in lowerer.defs["space"]:
-        definition = lowerer.defs["space"][name].expr
+    if edge.op in lowering.defs["op"]:
+        return lowering.ops.instantiate(S.Call(edge.op, span=edge.span))
+    known = set(lowering.defs["op"]) | set(SPECIAL_OPS)
+    for name in lowering.defs["space"]:
+        definition = lowering.defs["space"][name].expr
         known |= {e.label for e in getattr(definition, "entries", ())}
     suggestion = did_you_mean(edge.op, known)
     raise SpecSemanticError(f"unknown operation `{edge.op}` (the genotype names no space)", edge.span,

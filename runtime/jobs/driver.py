@@ -24,9 +24,13 @@ class SearchInterrupted(KeyboardInterrupt):
 
 
 def _program_load(path: str | Path):
+    """The spec, loaded and through the static passes `geno check` runs (warnings aside)."""
     from genolang.compiler.lower.program import load
+    from genolang.compiler.passes.pipeline import check_program
 
-    return load(path)
+    program = load(path)
+    check_program(program)
+    return program
 
 
 def pick_experiment(program, name: str | None) -> tuple[str, ExperimentConfig]:

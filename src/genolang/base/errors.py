@@ -92,6 +92,8 @@ class GenolangError(Exception):
     """Base of every error genolang raises on purpose."""
 
     kind = "error"
+    # the static pass that found it (compiler/passes/pipeline.py sets it), None outside the passes
+    pass_name: str | None = None
 
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None,
                  notes: Sequence[tuple[str, Span]] = ()):

@@ -51,15 +51,14 @@ def check(paths: List[Path] = typer.Argument(..., help="Spec files or folders (s
     does not exist here) are printed too, and are errors with --strict. Never builds a network.
     """
     from genolang.api import load
-    from genolang.compiler.passes.verify import verify, verify_warnings
+    from genolang.compiler.passes.pipeline import check_program
 
     allow_paths(allow_path)
     worst = 0
     for path in spec_files(paths):
         try:
             program = load(path)
-            verify(program)
-            warnings = verify_warnings(program)
+            warnings = check_program(program)
             for warning in warnings:
                 code = report(warning)
                 worst = max(worst, code if strict else 0)

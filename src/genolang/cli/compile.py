@@ -31,26 +31,13 @@ def _network_inputs(program, genotype: Optional[str], template: Optional[str]):
     return t, cells
 
 
-def check_fits(template, cells, batch: int) -> None:
-    """Refuse, with the figure, a network that would not fit in memory here (estimated from
-    its shapes before anything is allocated)."""
-    from genolang.compiler.passes.estimate import estimate_network
-    from genolang.compiler.lower.ir import Genotype
-    from genolang.compiler.passes.shapes import plan_network
-    from genolang.base.errors import CompileError
-    from genolang.base.limits import network_memory_budget
+def check_before_building(program, template, cells, batch: int) -> None:
+    """The pipeline `geno check` runs, with the memory pass of the network this command builds:
+    one that would not fit here is refused, with the figure, before anything is allocated."""
+    from genolang.compiler.passes.memory_fit import MemoryPass
+    from genolang.compiler.passes.pipeline import pipeline
 
-    if isinstance(cells, Genotype):
-        if cells.macro is not None:      # macro networks are planned by their own builder
-            return
-        cells = dict(cells.cells)
-    estimate = estimate_network(plan_network(template, cells), batch)
-    budget = network_memory_budget()
-    if estimate.bytes > budget:
-        raise CompileError(f"network `{template.name}` would need {estimate.describe()} to build and measure; "
-                           f"the limit here is {budget / 2**30:.2f} GiB", template.span,
-                           hint="make it smaller (channels, cells, input size) or use a smaller --batch; "
-                                "see docs/limits.md")
+    pipeline(memory=MemoryPass(template, cells, batch)).check(program)
 
 
 @app.command()
@@ -85,7 +72,7 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     program = loads(sys.stdin.read(), "<stdin>") if str(spec) == "-" else load(spec_path(spec))
     t, cells = _network_inputs(program, genotype, template)
     # what measuring would allocate (a summary built from modules), and an export
-    check_fits(t, cells, probe_batch(batch) if summary else 1)
+    check_before_building(program, t, cells, probe_batch(batch) if summary else 1)
     if summary:         # from the shapes, without torch (compiler/passes/cost.py)
         typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
     if export is not None:

@@ -18,7 +18,7 @@ from lsprotocol import types as T
 from genolang.compiler.lower.load import SymbolTable, load_table
 from genolang.compiler.lower.program import lower
 from genolang.compiler.passes.shapes import plan_network
-from genolang.compiler.passes.verify import verify_errors
+from genolang.compiler.passes.pipeline import pipeline
 from genolang.base.errors import ErrorGroup, GenolangError, Span
 from genolang.grammar import syntax as S
 
@@ -63,7 +63,7 @@ def analyse(docs: Documents, buffer: Buffer, previous: Analysis | None = None) -
         try:
             analysis.table = load_table(analysis.module, read=docs.read)
             analysis.files = {f for f in analysis.table.modules if f != buffer.path}
-            analysis.errors = verify_errors(lower(analysis.table), plan=CLEAN_PLANS)
+            analysis.errors = pipeline(plan=CLEAN_PLANS).errors(lower(analysis.table))
         except GenolangError as exc:
             analysis.errors = _flatten(exc)
         except Exception as exc:            # noqa: BLE001
