@@ -12,9 +12,9 @@ SPEC="$(cd "$(dirname "$0")" && pwd)/search.geno"
 SEEDS="${SEEDS:-8}"
 FIRST_SEED="${FIRST_SEED:-8}"     # seeds 0-7 went into the round-4 study and the probes of docs/search-quality.md
 JOBS="${JOBS:-2}"
-ARMS="${ARMS:-icdarts cdarts darts1 darts2 gdas drnas beta_darts pcdarts icdarts_beta}"
+ARMS="${ARMS:-icdarts cdarts darts1 darts2 gdas drnas beta_darts pcdarts icdarts_beta icdarts_beta_rep}"
 
-arm() {   # arm DIR LABEL [geno repeat options...]
+arm() {   # arm DIR LABEL [geno repeat options...] (a later --first-seed wins)
   local dir=$1 label=$2; shift 2
   case " $ARMS " in *" $dir "*) ;; *) return 0 ;; esac
   geno repeat "$SPEC" --seeds "$SEEDS" --first-seed "$FIRST_SEED" --jobs "$JOBS" --label "$label" \
@@ -30,3 +30,6 @@ arm drnas "DrNAS" --set algorithm.name=drnas
 arm beta_darts "β-DARTS" --set algorithm.name=beta_darts
 arm pcdarts "PC-DARTS" --set algorithm.name=pcdarts
 arm icdarts_beta "ICDARTS + β-decay" --set algorithm.beta_decay=0.5
+# the one arm that met every target, replicated on the next 8 seeds with its own random column
+arm icdarts_beta_rep "ICDARTS + β-decay (replication, seeds 16-23)" --set algorithm.beta_decay=0.5 \
+  --random "$SEEDS" --first-seed $((FIRST_SEED + SEEDS))
