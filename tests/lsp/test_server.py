@@ -153,6 +153,7 @@ async def test_a_used_file_changed_on_disk_rechecks_its_open_users(client, proje
     main = open_file(client, project / "main.geno", version=40)
     await published(client, main, version=40)
     used = project / "mine.geno"
+    await published(client, open_file(client, used, version=41), version=41)   # open here, whatever ran before
     since = len(client.published)
     client.text_document_did_close(T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(uri(used))))
     assert await published(client, main, since=since) == ()     # closed: its users read it from disk
@@ -166,3 +167,7 @@ async def test_a_used_file_changed_on_disk_rechecks_its_open_users(client, proje
         assert found and "small" in found[0].message
     finally:
         used.write_text(original)
+        since = len(client.published)      # tell the server too: the next test must not see `space tiny`
+        client.workspace_did_change_watched_files(T.DidChangeWatchedFilesParams(
+            [T.FileEvent(uri(used), T.FileChangeType.Changed)]))
+        await published(client, main, since=since)

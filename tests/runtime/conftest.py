@@ -10,3 +10,12 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory):
+    """One finished tiny study (received.make_study), made once for the session: the hostile
+    study and run-directory tests each copy it (received.copy) before damaging the copy."""
+    import received
+
+    return received.make_study(tmp_path_factory.mktemp("made"))

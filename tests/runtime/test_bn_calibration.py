@@ -67,7 +67,7 @@ def test_recalibrated_accuracy_equals_a_hand_computation_and_restores_everything
 
 def test_the_search_reports_the_recalibrated_accuracy_of_E():
     """acc_E_test equals an independent recalibrated evaluation of a copy of the same E."""
-    s_t, e_t = tiny.templates()
+    s_t, e_t = tiny.templates(search_cells=3, eval_cells=3)   # depth is not what is checked
     search = CyclicSearch(tiny.config(search={"epochs": 1}), search_template=s_t, eval_template=e_t,
                           cells=tiny.cells(), data=tiny.data(n=48, test=30))
     search.run()
@@ -91,7 +91,7 @@ def test_measuring_never_changes_the_search():
     """The same search with recalibrated tests, with running-statistics tests and with no
     tests ends with the same α and weights: a measurement is not part of the trajectory."""
     def final(**search):
-        s_t, e_t = tiny.templates()
+        s_t, e_t = tiny.templates(search_cells=3, eval_cells=3)   # depth is not what is checked
         run = CyclicSearch(tiny.config(search={"epochs": 2, **search}), search_template=s_t, eval_template=e_t,
                            cells=tiny.cells("darts", "V2"), data=tiny.data(n=48, test=16))
         run.run()

@@ -132,24 +132,44 @@ def test_rng_state_round_trips_through_a_checkpoint(tmp_path):
     assert expected[:2] == again[:2] and all(torch.equal(a, b) for a, b in zip(expected[2:], again[2:]))
 
 
-def test_ctrl_c_inside_the_write_interrupts_after_it_not_as_a_runtime_error(tmp_path, monkeypatch):
+# Run in a fresh process: the check needs Python's own Ctrl-C handling, which an earlier test in
+# this process (or a library it loaded, such as a Ray driver) may have replaced.
+CTRL_C_IN_THE_WRITE = """
+import io, os, signal, sys
+from pathlib import Path
+
+import torch
+
+from genolang.runtime.runs import checkpoint as ck
+
+real_save = torch.save
+
+
+def interrupted_save(obj, handle):
+    if not isinstance(handle, io.BytesIO):    # the write to disk, not the envelope's payload
+        os.kill(os.getpid(), signal.SIGINT)   # arrives while the file is being written
+    real_save(obj, handle)
+
+
+path = Path(sys.argv[1])
+ck.torch.save = interrupted_save
+try:
+    ck.save_atomic({"w": torch.arange(4)}, path)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+ck.torch.save = real_save
+print("whole" if torch.equal(ck.load_checkpoint(path)["w"], torch.arange(4)) else "damaged")
+"""
+
+
+def test_ctrl_c_inside_the_write_interrupts_after_it_not_as_a_runtime_error(tmp_path):
     """SIGINT while torch.save writes (where torch's C++ writer would turn it into a RuntimeError,
     exit 1) waits for the write, then is a KeyboardInterrupt (exit 130), the checkpoint whole."""
-    import io
-    import os
-    import signal
+    import subprocess
+    import sys
 
-    from genolang.runtime.runs import checkpoint as ck
-
-    real_save = torch.save
-
-    def interrupted_save(obj, handle):
-        if not isinstance(handle, io.BytesIO):    # the write to disk, not the envelope's payload
-            os.kill(os.getpid(), signal.SIGINT)   # arrives while the file is being written
-        real_save(obj, handle)
-
-    monkeypatch.setattr(ck.torch, "save", interrupted_save)
-    with pytest.raises(KeyboardInterrupt):
-        ck.save_atomic({"w": torch.arange(4)}, tmp_path / "c.pt")
-    monkeypatch.setattr(ck.torch, "save", real_save)
-    assert torch.equal(ck.load_checkpoint(tmp_path / "c.pt")["w"], torch.arange(4))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ran = subprocess.run([sys.executable, "-c", CTRL_C_IN_THE_WRITE, str(tmp_path / "c.pt")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["KeyboardInterrupt", "whole"], ran.stdout + ran.stderr

@@ -18,11 +18,6 @@ import received  # noqa: E402
 from received import Sentinel, clean_exit, run_capped  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    return received.make_study(tmp_path_factory.mktemp("made"))
-
-
 @pytest.fixture
 def runs(finished, tmp_path):
     study = received.copy(finished, tmp_path)

@@ -16,11 +16,6 @@ import received  # noqa: E402
 from received import Sentinel, clean_exit, run_capped  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    return received.make_study(tmp_path_factory.mktemp("made"))
-
-
 @pytest.fixture
 def case(finished, tmp_path):
     return received.copy(finished, tmp_path), Sentinel.make(tmp_path / "outside")
