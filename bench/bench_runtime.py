@@ -113,6 +113,20 @@ def count_aten_ops(fn) -> int:
     return Count.n
 
 
+def parts(settings: list[str]) -> dict:
+    """``KEY=VALUE`` settings of the algorithm block (``order=1``): numbers as numbers."""
+    out = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item}: expected KEY=VALUE (e.g. order=1)")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def bench_search(args, program, device) -> dict:
     t_s = _resize(program.templates["search_net"], args.channels, args.size)
     t_e = _resize(program.templates["eval_net"], args.channels, args.size)
@@ -122,7 +136,7 @@ def bench_search(args, program, device) -> dict:
     data = SearchData(torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)),
                       torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)))
     search_cfg = {"batch": n} | ({"memory": args.memory} if args.memory else {})
-    algorithm = {"name": args.algorithm} if args.algorithm else {"route": args.route}
+    algorithm = ({"name": args.algorithm} if args.algorithm else {"route": args.route}) | parts(args.set)
     config = ExperimentConfig.model_validate({"search": search_cfg, "channels_last": args.channels_last,
                                               "algorithm": algorithm})
     search = CyclicSearch(config, search_template=t_s, eval_template=t_e, cells=cells, data=data, device=device)
@@ -137,7 +151,8 @@ def bench_search(args, program, device) -> dict:
     with PeakRSS() as rss:
         times = _time(step, args.steps, args.warmup, device)
     med = statistics.median(times)
-    print(f"search  cyclic step ({args.algorithm or args.route}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
+    label = " ".join([args.algorithm or args.route] + args.set)
+    print(f"search  cyclic step ({label}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
           f"median {med:.3f} s/step (min {min(times):.3f}), {n / med:.1f} img/s, "
           f"cpu {statistics.median(_time.cpu):.3f} s/step, peak RSS {rss.peak:.0f} MiB")
     result = {"step_s_median": med, "step_s": times, "cpu_s": _time.cpu, "memory": config.search.memory,
@@ -191,6 +206,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="input resolution (default 32)")
     parser.add_argument("--route", default="icdarts")
     parser.add_argument("--algorithm", default=None, help="a preset (darts, pcdarts, gdas, ...): its step instead")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an algorithm part over the preset's (e.g. --algorithm darts --set order=1)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
