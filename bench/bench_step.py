@@ -90,7 +90,7 @@ def ours(args, batch: int, channels_last: bool, memory: str, algorithm: str = "i
            "--memory", memory, "--channels-last" if channels_last else "--no-channels-last"]
     r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads, "--json")
     return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("aten_ops_per_step"),
-            "rss_steps": r["peak_rss_mib_during_steps"]}
+            "rss_steps": r["peak_rss_mib_during_steps"], "cpu": statistics.median(r["cpu_s"])}
 
 
 def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
@@ -99,7 +99,14 @@ def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
     cmd += (["--channels_last"] if channels_last else []) + (["--census"] if args.ops else [])
     r = _run(cmd, ref, args.threads, "--out")
     return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("census_aten_ops"),
-            "rss_steps": r.get("peak_rss_mib_during_steps")}
+            "rss_steps": r.get("peak_rss_mib_during_steps"), "cpu": None}
+
+
+def _done(runs: list[dict], run: dict, what: str) -> None:
+    """Keep one run's figures and say so at once (a long matrix shows its progress)."""
+    runs.append(run)
+    cpu = f", cpu {run['cpu']:.2f} s/step" if run.get("cpu") is not None else ""
+    print(f"  . {what}: {run['s']:.3f} s/step{cpu}, peak RSS {run['rss']:.0f} MiB", flush=True)
 
 
 def _base(algorithm: str) -> str:
@@ -166,9 +173,10 @@ def main() -> None:
             mine: dict[tuple, list[dict]] = {row: [] for row in rows_here}
             theirs: list[dict] = []
             for _ in range(args.repeats):
-                jobs = [lambda r=r: mine[r].append(ours(args, batch, cl, r[1], r[0])) for r in rows_here]
+                jobs = [lambda r=r: _done(mine[r], ours(args, batch, cl, r[1], r[0]), f"{r[0]} {r[1]}")
+                        for r in rows_here]
                 if ref is not None:
-                    jobs.append(lambda: theirs.append(reference(args, ref, batch, cl)))
+                    jobs.append(lambda: _done(theirs, reference(args, ref, batch, cl), "CDARTS reference"))
                 for job in (jobs if turn % 2 == 0 else jobs[::-1]):
                     job()
                 turn += 1
