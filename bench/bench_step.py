@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,8 +90,8 @@ def ours(args, batch: int, channels_last: bool, memory: str, algorithm: str = "i
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
            "--memory", memory, "--channels-last" if channels_last else "--no-channels-last"]
     r = _run(cmd + (["--count-ops"] if args.ops else []), ROOT, args.threads, "--json")
-    return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("aten_ops_per_step"),
-            "rss_steps": r["peak_rss_mib_during_steps"], "cpu": statistics.median(r["cpu_s"])}
+    return _figures(args, r["step_s_median"], statistics.median(r["cpu_s"]), r["peak_rss_mib_process"],
+                    r["peak_rss_mib_during_steps"], r.get("aten_ops_per_step"))
 
 
 def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
@@ -98,15 +99,35 @@ def reference(args, ref: Path, batch: int, channels_last: bool) -> dict:
            "--warmup", str(args.warmup), "--iters", str(args.steps), "--threads", str(args.threads)]
     cmd += (["--channels_last"] if channels_last else []) + (["--census"] if args.ops else [])
     r = _run(cmd, ref, args.threads, "--out")
-    return {"s": r["step_s_median"], "rss": r["peak_rss_mib_process"], "ops": r.get("census_aten_ops"),
-            "rss_steps": r.get("peak_rss_mib_during_steps"), "cpu": None}
+    if args.clock == "cpu" and "cpu_s_median" not in r:
+        raise RuntimeError(f"{ref / 'benchlib.py'} does not report CPU seconds per step (cpu_s_median): "
+                           "time_steps must record time.process_time() beside the wall time for --clock cpu")
+    return _figures(args, r["step_s_median"], r.get("cpu_s_median"), r["peak_rss_mib_process"],
+                    r.get("peak_rss_mib_during_steps"), r.get("census_aten_ops"))
+
+
+def _figures(args, wall: float, cpu: float | None, rss: float, rss_steps: float | None, ops) -> dict:
+    """One run's figures; ``s`` is the clock the table compares (wall, or CPU with --clock cpu)."""
+    return {"s": cpu if args.clock == "cpu" else wall, "wall": wall, "cpu": cpu, "rss": rss,
+            "rss_steps": rss_steps, "ops": ops}
 
 
 def _done(runs: list[dict], run: dict, what: str) -> None:
     """Keep one run's figures and say so at once (a long matrix shows its progress)."""
     runs.append(run)
     cpu = f", cpu {run['cpu']:.2f} s/step" if run.get("cpu") is not None else ""
-    print(f"  . {what}: {run['s']:.3f} s/step{cpu}, peak RSS {run['rss']:.0f} MiB", flush=True)
+    print(f"  . {what}: wall {run['wall']:.2f} s/step{cpu}, peak RSS {run['rss']:.0f} MiB", flush=True)
+
+
+def _run_jobs(jobs: list, n: int) -> None:
+    """Run the configurations one after another, or ``n`` at a time (each its own process)."""
+    if n <= 1:
+        for job in jobs:
+            job()
+        return
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
 
 
 def _base(algorithm: str) -> str:
@@ -144,9 +165,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="A/B repeats per configuration")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ops", action="store_true", help="also count ATen ops per step (one extra step)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="the s/step the table compares: wall time, or the process's CPU time per step "
+                             "(one thread: robust to other work on a shared machine)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="configurations run at once (each its own process); > 1 needs --clock cpu")
     parser.add_argument("--json", default=None, help="also write every row (medians and each repeat) here")
     parser.add_argument("--ref", default=None, help=f"refbench folder (default $GENOLANG_REFBENCH or {DEFAULT_REF})")
     args = parser.parse_args()
+    if args.jobs > 1 and args.clock != "cpu":
+        parser.error("--jobs > 1 runs configurations side by side, so their wall times are not comparable: "
+                     "add --clock cpu")
     ref = reference_dir(args.ref)
     if ref is None:
         print("reference: not available (no refbench with cdarts_ref/CDARTS at --ref, $GENOLANG_REFBENCH or "
@@ -154,7 +183,8 @@ def main() -> None:
     else:
         print(f"reference: official CDARTS cyclic_step via {ref}")
     print(f"threads {args.threads}, {args.warmup} warm-up + {args.steps} timed steps per process, "
-          f"{args.repeats} A/B repeat(s); img/s = batch / (s/step); peak RSS = ru_maxrss of the process")
+          f"{args.repeats} A/B repeat(s), {args.jobs} at a time; s/step = {args.clock} seconds per step; "
+          f"img/s = batch / (s/step); peak RSS = ru_maxrss of the process")
     header = f"{'batch':>5} {'layout':>6} {'ours':>20} | {'s/step':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} |" \
              f" {'ref s':>7} {'img/s':>6} {'RSS MiB':>8} {'ops':>6} | {'speed':>6} {'memory':>6}"
     print(header)
@@ -172,14 +202,15 @@ def main() -> None:
                 print(f"{batch:>5} {layout:>6} {a + ' ' + m:>20} | refused by the preset's settings")
             mine: dict[tuple, list[dict]] = {row: [] for row in rows_here}
             theirs: list[dict] = []
+            queue = []
             for _ in range(args.repeats):
                 jobs = [lambda r=r: _done(mine[r], ours(args, batch, cl, r[1], r[0]), f"{r[0]} {r[1]}")
                         for r in rows_here]
                 if ref is not None:
                     jobs.append(lambda: _done(theirs, reference(args, ref, batch, cl), "CDARTS reference"))
-                for job in (jobs if turn % 2 == 0 else jobs[::-1]):
-                    job()
+                queue += jobs if turn % 2 == 0 else jobs[::-1]
                 turn += 1
+            _run_jobs(queue, args.jobs)
             b = _median(theirs) if theirs else None
             for (algorithm, memory) in rows_here:
                 a = _median(mine[(algorithm, memory)])
@@ -197,7 +228,8 @@ def main() -> None:
                                              if r["batch"] == batch and r["layout"] == layout})
     if args.json:
         Path(args.json).write_text(json.dumps({"threads": args.threads, "steps": args.steps, "warmup": args.warmup,
-                                               "repeats": args.repeats, "rows": record}, indent=1))
+                                               "repeats": args.repeats, "jobs": args.jobs, "clock": args.clock,
+                                               "rows": record}, indent=1))
     if rows:
         print(f"targets: speed ≥ 2.00x (met in {sum(s >= 2 for s, _ in rows)}/{len(rows)}), "
               f"memory ≤ 50% of the reference's (met in {sum(m <= 0.5 for _, m in rows)}/{len(rows)})")
