@@ -204,10 +204,10 @@ def main() -> None:
             theirs: list[dict] = []
             queue = []
             for _ in range(args.repeats):
-                jobs = [lambda r=r: _done(mine[r], ours(args, batch, cl, r[1], r[0]), f"{r[0]} {r[1]}")
-                        for r in rows_here]
-                if ref is not None:
-                    jobs.append(lambda: _done(theirs, reference(args, ref, batch, cl), "CDARTS reference"))
+                # the reference first (on a starved machine, the one run every row needs)
+                jobs = [lambda: _done(theirs, reference(args, ref, batch, cl), "CDARTS reference")] if ref else []
+                jobs += [lambda r=r: _done(mine[r], ours(args, batch, cl, r[1], r[0]), f"{r[0]} {r[1]}")
+                         for r in rows_here]
                 queue += jobs if turn % 2 == 0 else jobs[::-1]
                 turn += 1
             _run_jobs(queue, args.jobs)
