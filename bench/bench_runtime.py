@@ -127,7 +127,24 @@ def parts(settings: list[str]) -> dict:
     return out
 
 
-def bench_search(args, program, device) -> dict:
+def saved_mib(net, x) -> float:
+    """MiB the autograd graph of one forward of ``net`` keeps for its backward (each storage once):
+    the activation memory of the step, whatever else the process holds or the machine runs."""
+    seen: dict[int, int] = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = net(x)
+    del out
+    return sum(seen.values()) / 2 ** 20
+
+
+def build_search(args, program, device):
+    """The search of ``--algorithm`` (parts ``--set``) on random data, its networks in train mode."""
     t_s = _resize(program.templates["search_net"], args.channels, args.size)
     t_e = _resize(program.templates["eval_net"], args.channels, args.size)
     cells = {n: program.cells[n] for n in ("normal", "reduce")}
@@ -144,6 +161,21 @@ def bench_search(args, program, device) -> dict:
         search.regenerate_eval_net(config.search.e_lr)
         search.eval_net.train()
     search.search_net.train()
+    return search, config, t_s
+
+
+def bench_saved(args, program, device) -> dict:
+    search, _, t_s = build_search(args, program, device)
+    mib = saved_mib(search.search_net, search.data.train_x)
+    label = " ".join([args.algorithm or args.route] + args.set)
+    print(f"search net forward ({label}) b{args.batch} C{t_s.channels}: {mib:.0f} MiB saved for the backward")
+    return {"saved_mib_search_forward": mib, "batch": args.batch}
+
+
+def bench_search(args, program, device) -> dict:
+    search, config, t_s = build_search(args, program, device)
+    n = args.batch
+    c, h, w = t_s.input_shape
     from genolang.runtime.runs.meter import Meter
     meter = Meter()
     d = search.data
@@ -198,7 +230,8 @@ def bench_retrain(args, program, device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=["search", "retrain", "both"], default="both")
+    parser.add_argument("--what", choices=["search", "retrain", "both", "saved"], default="both",
+                        help="saved: only the MiB one search-net forward keeps for its backward")
     parser.add_argument("--batch", type=int, default=16, help="search batch (train and val each)")
     parser.add_argument("--retrain-batch", type=int, default=32)
     parser.add_argument("--channels", type=int, default=None, help="search/eval C (default: spec, 16)")
@@ -225,6 +258,10 @@ def main() -> None:
     program = genolang.load(ROOT / "specs" / "icdarts" / "cifar10.geno")
     layout = {None: "default layout", True: "channels_last", False: "NCHW"}[args.channels_last]
     print(f"torch {torch.__version__}, {device}, threads {torch.get_num_threads()}, {layout}")
+    if args.what == "saved":
+        result = bench_saved(args, program, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
     if args.what in ("search", "both"):
         result = bench_search(args, program, device)
         if args.json:
