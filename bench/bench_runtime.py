@@ -113,7 +113,38 @@ def count_aten_ops(fn) -> int:
     return Count.n
 
 
-def bench_search(args, program, device) -> dict:
+def parts(settings: list[str]) -> dict:
+    """``KEY=VALUE`` settings of the algorithm block (``order=1``): numbers as numbers."""
+    out = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item}: expected KEY=VALUE (e.g. order=1)")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def saved_mib(net, x) -> float:
+    """MiB the autograd graph of one forward of ``net`` keeps for its backward (each storage once):
+    the activation memory of the step, whatever else the process holds or the machine runs."""
+    seen: dict[int, int] = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = net(x)
+    del out
+    return sum(seen.values()) / 2 ** 20
+
+
+def build_search(args, program, device):
+    """The search of ``--algorithm`` (parts ``--set``) on random data, its networks in train mode."""
     t_s = _resize(program.templates["search_net"], args.channels, args.size)
     t_e = _resize(program.templates["eval_net"], args.channels, args.size)
     cells = {n: program.cells[n] for n in ("normal", "reduce")}
@@ -122,7 +153,7 @@ def bench_search(args, program, device) -> dict:
     data = SearchData(torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)),
                       torch.randn(n, c, h, w), torch.randint(0, t_s.classes, (n,)))
     search_cfg = {"batch": n} | ({"memory": args.memory} if args.memory else {})
-    algorithm = {"name": args.algorithm} if args.algorithm else {"route": args.route}
+    algorithm = ({"name": args.algorithm} if args.algorithm else {"route": args.route}) | parts(args.set)
     config = ExperimentConfig.model_validate({"search": search_cfg, "channels_last": args.channels_last,
                                               "algorithm": algorithm})
     search = CyclicSearch(config, search_template=t_s, eval_template=t_e, cells=cells, data=data, device=device)
@@ -130,6 +161,21 @@ def bench_search(args, program, device) -> dict:
         search.regenerate_eval_net(config.search.e_lr)
         search.eval_net.train()
     search.search_net.train()
+    return search, config, t_s
+
+
+def bench_saved(args, program, device) -> dict:
+    search, _, t_s = build_search(args, program, device)
+    mib = saved_mib(search.search_net, search.data.train_x)
+    label = " ".join([args.algorithm or args.route] + args.set)
+    print(f"search net forward ({label}) b{args.batch} C{t_s.channels}: {mib:.0f} MiB saved for the backward")
+    return {"saved_mib_search_forward": mib, "batch": args.batch}
+
+
+def bench_search(args, program, device) -> dict:
+    search, config, t_s = build_search(args, program, device)
+    n = args.batch
+    c, h, w = t_s.input_shape
     from genolang.runtime.runs.meter import Meter
     meter = Meter()
     d = search.data
@@ -137,7 +183,8 @@ def bench_search(args, program, device) -> dict:
     with PeakRSS() as rss:
         times = _time(step, args.steps, args.warmup, device)
     med = statistics.median(times)
-    print(f"search  cyclic step ({args.algorithm or args.route}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
+    label = " ".join([args.algorithm or args.route] + args.set)
+    print(f"search  cyclic step ({label}, memory {config.search.memory}) b{n} C{t_s.channels} {h}x{w}: "
           f"median {med:.3f} s/step (min {min(times):.3f}), {n / med:.1f} img/s, "
           f"cpu {statistics.median(_time.cpu):.3f} s/step, peak RSS {rss.peak:.0f} MiB")
     result = {"step_s_median": med, "step_s": times, "cpu_s": _time.cpu, "memory": config.search.memory,
@@ -183,7 +230,8 @@ def bench_retrain(args, program, device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--what", choices=["search", "retrain", "both"], default="both")
+    parser.add_argument("--what", choices=["search", "retrain", "both", "saved"], default="both",
+                        help="saved: only the MiB one search-net forward keeps for its backward")
     parser.add_argument("--batch", type=int, default=16, help="search batch (train and val each)")
     parser.add_argument("--retrain-batch", type=int, default=32)
     parser.add_argument("--channels", type=int, default=None, help="search/eval C (default: spec, 16)")
@@ -191,6 +239,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="input resolution (default 32)")
     parser.add_argument("--route", default="icdarts")
     parser.add_argument("--algorithm", default=None, help="a preset (darts, pcdarts, gdas, ...): its step instead")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an algorithm part over the preset's (e.g. --algorithm darts --set order=1)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
@@ -208,6 +258,10 @@ def main() -> None:
     program = genolang.load(ROOT / "specs" / "icdarts" / "cifar10.geno")
     layout = {None: "default layout", True: "channels_last", False: "NCHW"}[args.channels_last]
     print(f"torch {torch.__version__}, {device}, threads {torch.get_num_threads()}, {layout}")
+    if args.what == "saved":
+        result = bench_saved(args, program, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
     if args.what in ("search", "both"):
         result = bench_search(args, program, device)
         if args.json:
