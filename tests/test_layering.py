@@ -36,18 +36,6 @@ FLOORS = [
 # imports: torch may only be imported inside their functions
 FRONT_END = ("genolang.grammar", "genolang.compiler.lower", "genolang.compiler.passes")
 
-# (importer, imported): backward edges not yet removed, with why
-KNOWN_BACKWARD: dict[tuple[str, str], str] = {
-    ("genolang.compiler.passes.summary", "genolang.compiler.build.measure"):
-        "a network the cost model cannot count exactly (a primitive with its own builder) is built and "
-        "measured instead; the fallback belongs to a caller on the build floor",
-}
-# cycles among modules not yet broken, with why
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"genolang.compiler.passes.summary", "genolang.compiler.build.measure"}):
-        "the backward edge above; measure returns summary's NetworkSummary",
-}
-
 
 def module_name(path: Path) -> str:
     for package, folder in sorted(SOURCES.items(), key=lambda kv: -len(kv[0])):
@@ -143,7 +131,7 @@ def test_the_floor_plan_covers_every_module():
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_no_import_of_a_later_floor(name):
     bad = [(target, line) for target, line, _ in imports(name)
-           if floor(target) > floor(name) and (name, target) not in KNOWN_BACKWARD
+           if floor(target) > floor(name)
            and not (floor(name) == FLOORS.index("genolang") and name == "genolang")]
     assert not bad, f"{modules()[name].relative_to(ROOT)} imports a later floor: {bad}"
 
@@ -163,21 +151,7 @@ def test_no_stage_imports_the_face():
 
 def test_no_import_cycle():
     found = set(cycles())
-    assert found <= set(KNOWN_CYCLES), [sorted(c) for c in found - set(KNOWN_CYCLES)]
-    assert not set(KNOWN_CYCLES) - found, "a known cycle is gone: remove it from KNOWN_CYCLES"
-
-
-def test_known_backward_edges_are_still_there():
-    present = {(name, t) for name in modules() for t, _, _ in imports(name)}
-    assert set(KNOWN_BACKWARD) <= present, "a known backward edge is gone: remove it from KNOWN_BACKWARD"
-
-
-def test_known_backward_edges_stay_inside_functions():
-    """A known backward edge is tolerated only as a lazy import in the one function that needs
-    it: at module level it would load the later floor (and torch) with the earlier one."""
-    for (importer, imported), why in KNOWN_BACKWARD.items():
-        top = [line for target, line, at_top in imports(importer) if target == imported and at_top]
-        assert not top, f"{modules()[importer].relative_to(ROOT)} imports {imported} at module level, lines {top}"
+    assert not found, [sorted(c) for c in found]
 
 
 def test_the_front_end_imports_no_torch_at_module_level():

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from genolang.compiler.lower.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
-from genolang.compiler.passes.summary import SIDE_HEADS, NetworkSummary, probe_batch
+from genolang.compiler.passes.summary import SIDE_HEADS, NetworkSummary, probe_batch, shape_summary
 
-__all__ = ["build_network", "measure_network", "count_mult_adds", "activation_bytes"]
+__all__ = ["build_network", "measure_network", "summarize", "count_mult_adds", "activation_bytes"]
 
 
 def build_network(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]],
@@ -102,9 +102,18 @@ def activation_bytes(net: nn.Module, example: torch.Tensor) -> int:
     return total
 
 
+def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]], *,
+              batch: int = 1, phase: str = "retrain", activations: bool = True) -> NetworkSummary:
+    """A network's summary: from its shapes where the cost model counts it exactly
+    (:func:`~genolang.compiler.passes.summary.shape_summary`, no modules built), else built and
+    measured (a primitive with its own module builder)."""
+    options = dict(batch=batch, phase=phase, activations=activations)
+    return shape_summary(template, cells_or_genotype, **options) or measure_network(template, cells_or_genotype, **options)
+
+
 def measure_network(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]], *,
                     batch: int = 1, phase: str = "retrain", activations: bool = True) -> NetworkSummary:
-    """Build a network and measure what :func:`~genolang.compiler.passes.summary.summarize` computes
+    """Build a network and measure what :func:`~genolang.compiler.passes.summary.shape_summary` computes
     from its shapes (see the module docstring).
 
     Example:

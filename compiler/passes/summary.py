@@ -1,6 +1,6 @@
 """Network summaries: parameters, multiply-adds, per-cell shapes, activation memory.
 
-:func:`summarize` computes, from the shape plan of a template with a genotype (discrete
+:func:`shape_summary` computes, from the shape plan of a template with a genotype (discrete
 network) or with search cells (supernet), without building it and without torch
 (:mod:`.cost` has the definitions):
 
@@ -15,8 +15,10 @@ network) or with search cells (supernet), without building it and without torch
   excluded), at :func:`probe_batch` ``(B)`` images scaled linearly to ``B`` -- the figure
   :mod:`genolang.compiler.build.measure` measures on the built modules.
 
-A network using a primitive registered with its own module builder is built and measured
-instead (:func:`genolang.compiler.build.measure.measure_network`), since only its builder knows its layers.
+A network using a primitive registered with its own module builder has no exact count here
+(None): only its builder knows its layers, so :func:`genolang.compiler.build.measure.summarize`
+builds and measures it instead. That fallback lives on the build floor, so that this pass imports
+no later stage.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from genolang.compiler.lower.edges import apply_phase
 from genolang.compiler.lower.ir import CellSpec, GenoCell, Genotype, NetworkTemplate
 from genolang.compiler.passes.shapes import NetworkPlan, format_plan, plan_network
 
-__all__ = ["NetworkSummary", "summarize", "summary", "format_summary", "probe_batch"]
+__all__ = ["NetworkSummary", "shape_summary", "format_summary", "probe_batch"]
 
 SIDE_HEADS = ("aux_head.", "distill_heads.")
 PROBE_BATCH = 8                     # the batch a summary measures activations at
@@ -67,39 +69,37 @@ def _cells(cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]]) -> tuple[
     return None
 
 
-def summarize(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]], *,
-              batch: int = 1, phase: str = "retrain", activations: bool = True) -> NetworkSummary:
-    """Summarise a network from its shapes (see the module docstring).
+def shape_summary(template: NetworkTemplate, cells_or_genotype: Union[Genotype, Mapping[str, CellSpec]], *,
+                  batch: int = 1, phase: str = "retrain", activations: bool = True) -> NetworkSummary | None:
+    """Summarise a network from its shapes (see the module docstring), or None where the cost
+    model cannot count it exactly (a primitive with its own module builder): then only building
+    it tells, which :func:`genolang.compiler.build.measure.summarize` does.
 
     Example:
-        >>> s = summarize(retrain_template, darts_v2, batch=96)
+        >>> s = shape_summary(retrain_template, darts_v2, batch=96)
         >>> s.params
         3349342
     """
     found = _cells(cells_or_genotype)
-    if found is not None:
-        cells, search = found
-        if not search:
-            if phase not in ("eval", "retrain"):
-                from genolang.base.errors import CompileError
-
-                raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
-            cells = {key: apply_phase(cell, phase) for key, cell in cells.items()}
-        plan = plan_network(template, cells)
-        cost = network_cost(plan, search=search)
-        if not cost.exact:
-            found = None
     if found is None:
-        from genolang.compiler.build.measure import measure_network
+        return None
+    cells, search = found
+    if not search:
+        if phase not in ("eval", "retrain"):
+            from genolang.base.errors import CompileError
 
-        return measure_network(template, cells_or_genotype, batch=batch, phase=phase, activations=activations)
+            raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
+        cells = {key: apply_phase(cell, phase) for key, cell in cells.items()}
+    plan = plan_network(template, cells)
+    cost = network_cost(plan, search=search)
+    if not cost.exact:
+        return None
     probe = probe_batch(batch)
     act = cost.saved_bytes(probe) * batch // probe if activations else 0
     return NetworkSummary(template.name, "search" if search else "discrete", cost.params,
                           cost.params + cost.side_params, cost.arch_params, cost.mult_adds, batch, act, plan)
 
 
-summary = summarize          # the name the CLI brief uses
 
 def _mega(n: int) -> str:
     return f"{n / 1e6:.3f} M"

@@ -15,7 +15,7 @@ import pytest
 
 import genolang
 from genolang.compiler.build.measure import build_network, measure_network
-from genolang.compiler.passes.summary import summarize
+from genolang.compiler.build.measure import summarize
 from genolang.compiler.passes.verify import planned_networks
 from genolang.base.errors import GenolangError
 

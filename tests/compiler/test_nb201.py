@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from genolang.api import compile_eval, compile_search, loads
-from genolang.compiler.passes.summary import summarize
+from genolang.compiler.build.measure import summarize
 from genolang.grammar import interop
 
 C, N = 16, 5

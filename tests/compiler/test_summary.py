@@ -11,7 +11,8 @@ import irfix
 from genolang.compiler.build import EvalNetwork
 from genolang.compiler.build.export import export_network
 from genolang.compiler.build.measure import count_mult_adds
-from genolang.compiler.passes.summary import format_summary, summarize
+from genolang.compiler.build.measure import summarize
+from genolang.compiler.passes.summary import format_summary
 from genolang.base.errors import CompileError
 
 

@@ -61,7 +61,7 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     import sys
 
     from genolang.api import load, loads
-    from genolang.compiler.passes.summary import format_summary, probe_batch, summarize
+    from genolang.compiler.passes.summary import format_summary, probe_batch, shape_summary
     from genolang.base.errors import ConfigError
 
     if export is not None and out is None:
@@ -74,7 +74,12 @@ def compile(spec: Path = typer.Argument(..., help="A .geno file, a packaged spec
     # what measuring would allocate (a summary built from modules), and an export
     check_before_building(program, t, cells, probe_batch(batch) if summary else 1)
     if summary:         # from the shapes, without torch (compiler/passes/cost.py)
-        typer.echo(format_summary(summarize(t, cells, batch=batch, phase=phase)))
+        found = shape_summary(t, cells, batch=batch, phase=phase)
+        if found is None:   # a primitive with its own module builder: only building it tells
+            from genolang.compiler.build.measure import measure_network
+
+            found = measure_network(t, cells, batch=batch, phase=phase)
+        typer.echo(format_summary(found))
     if export is not None:
         from genolang.compiler.build.export import export_network
         from genolang.compiler.build.measure import build_network
