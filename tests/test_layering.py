@@ -6,8 +6,7 @@
 
 The test reads the source of every genolang module and follows every import, at module level or
 inside a function (a function-local import is still an edge: it only hides a cycle from Python's
-import machinery). The few edges that still go backwards, and the cycles they make, are listed
-below as known exceptions, each with why; a new one fails the test.
+import machinery). There are no exceptions: any backward edge or cycle fails the test.
 """
 
 from __future__ import annotations
