@@ -12,110 +12,11 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from genolang.base.errors import Span
+from genolang.grammar.expressions import (  # noqa: F401  (re-exported: the AST is one namespace)
+    NO_SPAN, Value, Expr, Num, Str, Bool, Name, Neg, BinOp, TupleV, ListV, Kwarg, Call, Chain,
+    span_field as _span,
+)
 
-NO_SPAN = Span()
-
-
-def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)
-
-
-# ----------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class Num:
-    value: int | float
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Str:
-    value: str
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Bool:
-    value: bool
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Name:
-    id: str
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Neg:
-    operand: "Value"
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class BinOp:
-    op: str                 # one of + - * //
-    left: "Value"
-    right: "Value"
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class TupleV:
-    items: tuple["Value", ...]
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class ListV:
-    items: tuple["Value", ...]
-    span: Span = _span()
-
-
-Value = Union[Num, Str, Bool, Name, Neg, BinOp, TupleV, ListV]
-
-# ----------------------------------------------------------------------------- op expressions
-
-
-@dataclass(frozen=True)
-class Kwarg:
-    name: str
-    value: Value
-    span: Span = _span()
-
-
-@dataclass(frozen=True)
-class Call:
-    """``name`` or ``name(k=3, ...)`` or a combinator ``residual(expr)``/``sum(a, b)``.
-
-    ``args`` holds keyword arguments (:class:`Kwarg`) and positional op expressions (the
-    branches of a combinator). ``has_parens`` keeps ``f()`` apart from ``f``.
-    """
-
-    name: str
-    args: tuple[Union[Kwarg, "Expr"], ...] = ()
-    has_parens: bool = False
-    span: Span = _span()
-
-    @property
-    def kwargs(self) -> tuple[Kwarg, ...]:
-        return tuple(a for a in self.args if isinstance(a, Kwarg))
-
-    @property
-    def positional(self) -> tuple["Expr", ...]:
-        return tuple(a for a in self.args if not isinstance(a, Kwarg))
-
-
-@dataclass(frozen=True)
-class Chain:
-    """``a >> b >> c``."""
-
-    parts: tuple["Expr", ...]
-    span: Span = _span()
-
-
-Expr = Union[Call, Chain]
 
 # ----------------------------------------------------------------------------- statements
 

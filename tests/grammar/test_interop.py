@@ -1,76 +1,25 @@
-"""DARTS / CDARTS / NAS-Bench-201 import and export, and the architecture diff."""
+"""DARTS and CDARTS genotype strings in and out of the spec, and the zoo of published genotypes
+(grammar/interop/darts.py); Cream's files and NB201 strings are in test_interop_formats.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from genolang.base.errors import SpecSyntaxError, UserError
-from genolang.compiler.genotype.diff import diff_modules
 from genolang.grammar import interop as I, parse, print_module, syntax as S
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "specs" / "zoo"
 
-# Published genotypes (public facts): quark0/darts, yuhuixu1993/PC-DARTS, chenxin061/pdarts.
-DARTS_V1 = ("Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), "
-            "('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], "
-            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
-            "('max_pool_3x3', 0), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
-            "('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])")
-DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
-            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
-            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
-            "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
-            "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
-PC_DARTS = ("Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), "
-            "('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], "
-            "normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), "
-            "('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), "
-            "('sep_conv_3x3', 2)], reduce_concat=range(2, 6))")
-P_DARTS = ("Genotype(normal=[('skip_connect', 0), ('dil_conv_3x3', 1), ('skip_connect', 0),('sep_conv_3x3', 1), "
-           "('sep_conv_3x3', 1), ('sep_conv_3x3', 3), ('sep_conv_3x3',0), ('dil_conv_5x5', 4)], "
-           "normal_concat=range(2, 6), reduce=[('avg_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_3x3', 0), "
-           "('dil_conv_5x5', 2), ('max_pool_3x3', 0), ('dil_conv_3x3', 1), ('dil_conv_3x3', 1), "
-           "('dil_conv_5x5', 3)], reduce_concat=range(2, 6))")
-CDARTS = ("Genotype(normal=[[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], [('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], "
-          "[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], [('skip_connect', 0), ('skip_connect', 2)]], "
-          "normal_concat=range(2, 6), reduce=[[('sep_conv_5x5', 1), ('max_pool_3x3', 0)], "
-          "[('dil_conv_5x5', 2), ('skip_connect', 0)], [('sep_conv_3x3', 0), ('sep_conv_5x5', 1)], "
-          "[('sep_conv_3x3', 0), ('dil_conv_5x5', 2)]], reduce_concat=range(2, 6))")
-NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-# quark0/darts cnn/genotypes.py
-NASNET_A = ("Genotype(normal=[('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 0), ('sep_conv_3x3', 0), "
-            "('avg_pool_3x3', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), ('avg_pool_3x3', 0), "
-            "('sep_conv_3x3', 1), ('skip_connect', 1)], normal_concat=[2, 3, 4, 5, 6], "
-            "reduce=[('sep_conv_5x5', 1), ('sep_conv_7x7', 0), ('max_pool_3x3', 1), ('sep_conv_7x7', 0), "
-            "('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('skip_connect', 3), ('avg_pool_3x3', 2), "
-            "('sep_conv_3x3', 2), ('max_pool_3x3', 1)], reduce_concat=[4, 5, 6])")
-AMOEBANET_A = ("Genotype(normal=[('avg_pool_3x3', 0), ('max_pool_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 2), "
-               "('sep_conv_3x3', 0), ('avg_pool_3x3', 3), ('sep_conv_3x3', 1), ('skip_connect', 1), "
-               "('skip_connect', 0), ('avg_pool_3x3', 1)], normal_concat=[4, 5, 6], "
-               "reduce=[('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('max_pool_3x3', 0), ('sep_conv_7x7', 2), "
-               "('sep_conv_7x7', 0), ('avg_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 1), "
-               "('conv_7x1_1x7', 0), ('sep_conv_3x3', 5)], reduce_concat=[3, 4, 6])")
+from published import (AMOEBANET_A, CDARTS, DARTS_V1, DARTS_V2, NASNET_A, NB201, P_DARTS, PC_DARTS,  # noqa: F401
+                       canonical_py, round_trip)
 
 
 def darts(text: str, **kw) -> S.GenotypeDef:
     return I.parse_darts(text, **kw)
-
-
-def round_trip(definition: S.GenotypeDef) -> S.GenotypeDef:
-    """Print and parse again: what a user would get from the text."""
-    return parse(I.genotype_text(definition)).items[0]
-
-
-def canonical_py(text: str) -> str:
-    """A Genotype string with `range(a, b)` written as a list, as the exporter writes it."""
-    import re
-
-    return re.sub(r"range\((\d+), (\d+)\)", lambda m: str(list(range(int(m[1]), int(m[2])))), text)
 
 
 # ----------------------------------------------------------------------------- DARTS
@@ -283,110 +232,6 @@ def test_find_genotype():
         I.find_genotype(parse("op a = b"))
 
 
-# ----------------------------------------------------------------------------- CDARTS cell files
-
-
-def test_cdarts_json_with_identical_stages_collapses():
-    data = json.dumps({"0": CDARTS, "1": CDARTS, "2": CDARTS})
-    definition = I.parse_darts(data, name="cdarts")
-    cells = [s.name for s in definition.body if isinstance(s, S.GenoCellDef)]
-    assert cells == ["normal", "reduce"]
-    assert json.loads(I.export_cdarts_json(round_trip(definition))) == {k: canonical_py(CDARTS) for k in "012"}
-
-
-def test_cdarts_json_with_different_stages_keeps_one_pair_per_stage():
-    other = CDARTS.replace("('skip_connect', 0), ('skip_connect', 2)", "('skip_connect', 1)")
-    data = json.dumps({"0": CDARTS, "1": other, "2": CDARTS})
-    definition = round_trip(I.parse_cdarts_json(data))
-    cells = [s.name for s in definition.body if isinstance(s, S.GenoCellDef)]
-    assert cells == ["stage1.normal", "stage1.reduce", "stage2.normal", "stage2.reduce",
-                     "stage3.normal", "stage3.reduce"]
-    exported = json.loads(I.export_cdarts_json(definition))
-    assert exported == {"0": canonical_py(CDARTS), "1": canonical_py(other), "2": canonical_py(CDARTS)}
-
-
-@pytest.mark.parametrize("text, message", [
-    ('{"0": ', "not a CDARTS genotype file"),
-    ('{"0": 3}', "maps stage numbers to Genotype strings"),
-    ('{"0": "Genotype(normal=[(1, 0)])"}', "expected an edge"),
-])
-def test_bad_cdarts_files(text, message):
-    with pytest.raises(SpecSyntaxError, match=message):
-        I.parse_cdarts_json(text)
-
-
-# ----------------------------------------------------------------------------- NAS-Bench-201
-
-
-def test_nb201_import_and_export():
-    definition = round_trip(I.parse_nb201(NB201, name="cell_a"))
-    assert I.genotype_text(definition) == """genotype cell_a {
-  space nb201
-  provenance {
-    format = "nb201"
-  }
-  cell normal {
-    inputs c0
-    n0 = nor_conv_3(c0)
-    n1 = nor_conv_3(c0) + avg_pool_3(n0)
-    n2 = skip(c0) + nor_conv_3(n0) + skip(n1)
-    output concat(n2)
-  }
-}
-"""
-    assert I.export_nb201(definition) == NB201
-
-
-def test_nb201_none_edges_are_zero_or_dropped():
-    text = "|none~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_1x1~2|"
-    kept = round_trip(I.parse_nb201(text))
-    assert "n0 = zero(c0)" in I.genotype_text(kept)
-    assert I.export_nb201(kept) == text
-    dropped = round_trip(I.parse_nb201(text, drop_none=True))
-    spec = I.genotype_text(dropped)
-    assert "n0 = 0" in spec and "n1 = skip(c0)\n" in spec and "n2 = nor_conv_1(n1)" in spec
-    assert I.export_nb201(dropped) == text  # missing edges are written back as none
-
-
-@pytest.mark.parametrize("text, message, column", [
-    ("nor_conv_3x3~0|", "expected `|` to start node 1", 1),
-    ("|nor_conv_3x3~0|+", "expected `|` to start node 2", 18),
-    ("|nor_conv_3x3~0", "expected `|` after `op~source`", 16),
-    ("|nor_conv_3x3|", "expected `op~source`", 2),
-    ("|conv_3x3~0|", "unknown NAS-Bench-201 operation `conv_3x3`", 2),
-    ("|nor_conv_3x3~x|", "expected a source node number", 15),
-    ("|nor_conv_3x3~0|+|skip_connect~2|", "node 2 reads node 2", 32),
-    ("|nor_conv_3x3~0|\n+|x~0|", "one line", 17),
-])
-def test_malformed_nb201_is_a_located_syntax_error(text, message, column):
-    with pytest.raises(SpecSyntaxError) as info:
-        I.parse_nb201(text)
-    assert message in info.value.message
-    assert info.value.span.column == column, info.value.render()
-
-
-def test_nb201_export_errors():
-    def g(body: str) -> S.GenotypeDef:
-        return parse(f"genotype g {{ cell normal {{ inputs c0 {body} }} }}").items[0]
-
-    with pytest.raises(UserError, match="not a NAS-Bench-201 operation"):
-        I.export_nb201(g("n0 = sep_conv_3(c0)"))
-    with pytest.raises(UserError, match="reads `c0` twice"):
-        I.export_nb201(g("n0 = skip(c0) + zero(c0)"))
-    with pytest.raises(UserError, match="output only its last node"):
-        I.export_nb201(g("n0 = skip(c0) n1 = skip(n0) output concat(n0, n1)"))
-    with pytest.raises(UserError, match="NAS-Bench-201 cells have one"):
-        I.export_nb201(parse("genotype g { cell normal { n0 = skip(c0) } }").items[0])
-
-
-def test_import_dispatch():
-    assert I.import_genotype("nb201", NB201, drop_none=True).name == "imported"
-    assert I.import_genotype("cdarts", CDARTS, drop_none=True).name == "imported"
-    with pytest.raises(UserError, match="unknown genotype format `dart`") as info:
-        I.import_genotype("dart", DARTS_V2)
-    assert "darts" in info.value.hint
-
-
 # ----------------------------------------------------------------------------- zoo
 
 
@@ -424,82 +269,3 @@ def test_zoo_genotypes_belong_to_their_stdlib_space(tmp_path):
         path.write_text(text, encoding="utf-8")
         program = api.load(path)
         assert len(program.local("genotype")) == 1
-
-
-# ----------------------------------------------------------------------------- diff
-
-
-def g(text: str) -> S.Module:
-    return parse(text)
-
-
-BASE = """genotype a {
-  space darts
-  provenance { source = "x" }
-  cell normal {
-    n0 = sep_conv_3(c0) + skip(c1)
-    n1 = sep_conv_3(c1) + max_pool_3(n0)
-    output concat(n0, n1)
-  }
-}
-"""
-
-
-def test_diff_identical_and_cosmetic_changes():
-    assert diff_modules(g(BASE), g(BASE)) == []
-    cosmetic = BASE.replace("sep_conv_3(c0) + skip(c1)", "skip(c1) + sep_conv_3(c0)  # swapped") \
-                   .replace('source = "x"', 'source = "y"')
-    assert diff_modules(g(BASE), g("# comment\n" + cosmetic)) == []
-
-
-def test_diff_reports_edges_nodes_and_concat():
-    changed = BASE.replace("sep_conv_3(c1) + max_pool_3(n0)", "dil_conv_5(c1) + skip(c0)") \
-                  .replace("output concat(n0, n1)", "n2 = 0\n    output concat(n1, n2)")
-    assert diff_modules(g(BASE), g(changed)) == [
-        "normal.n1: sep_conv_3(c1) -> dil_conv_5(c1)",
-        "normal.n1: - max_pool_3(n0)",
-        "normal.n1: + skip(c0)",
-        "normal.n2: + node (0)",
-        "normal.output: - n0",
-        "normal.output: + n2",
-    ]
-
-
-def test_diff_pairs_same_op_moved_to_another_source():
-    changed = BASE.replace("max_pool_3(n0)", "max_pool_3(c0)")
-    assert diff_modules(g(BASE), g(changed)) == ["normal.n1: max_pool_3(n0) -> max_pool_3(c0)"]
-
-
-def test_diff_cells_settings_and_other_definitions():
-    b = BASE.replace("genotype a", "genotype b").replace("space darts", "space nb201") \
-            .replace("output concat(n0, n1)", "output concat(n1, n0)") \
-        + "cell reduce_x {}\n"
-    b = b.replace("  }\n}\n", "  }\n  cell reduce {\n    reduction\n    n0 = skip(c0)\n  }\n}\n", 1)
-    lines = diff_modules(g(BASE + "op x = relu\n"), g(b))
-    assert lines == [
-        "genotype: a -> b",
-        "space: darts -> nb201",
-        "normal.output: concat(n0, n1) -> concat(n1, n0)",
-        "reduce: + cell",
-        "- op x",
-        "+ cell reduce_x",
-    ]
-
-
-def test_diff_several_genotypes_matched_by_name():
-    two = BASE + BASE.replace("genotype a", "genotype c")
-    other = BASE + BASE.replace("genotype a", "genotype d").replace("skip(c1)", "skip(c0)")
-    assert diff_modules(g(two), g(other)) == ["- genotype c", "+ genotype d"]
-    changed = BASE + BASE.replace("genotype a", "genotype c").replace("skip(c1)", "skip(c0)")
-    assert diff_modules(g(two), g(changed)) == ["c.normal.n0: skip(c1) -> skip(c0)"]
-
-
-def test_diff_cell_attributes():
-    a = g("genotype a { cell n { inputs c0, c1 n0 = skip(c0) } }")
-    b = g("genotype a { macro { version = 1 } cell n { inputs c0 reduction zero V2 n0 = skip(c0) } }")
-    assert diff_modules(a, b) == [
-        "macro.version: (none) -> 1",
-        "n.inputs: c0, c1 -> c0",
-        "n: + reduction",
-        "n.zero: (default) -> V2",
-    ]
