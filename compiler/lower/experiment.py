@@ -129,9 +129,9 @@ class SearchConfig(_Frozen):
     # What the supernet keeps for the backward: `recompute` saves each mixed node's inputs
     # and recomputes its candidates in the backward (the same forward and the same maths in the
     # backward, rounded differently: a long search drifts to another α, so a resume that
-    # changes it needs --force; a CIFAR step's peak RSS
-    # 2.4 -> 1.05 GB at b16, 8.5 -> 2.9 GB at b64, for one more forward of the supernet:
-    # +20 % ATen ops, +15-30 % CPU time at b16); `plain` saves every candidate's activations.
+    # changes it needs --force; it trades most of a step's peak memory for one more forward of
+    # the supernet, measured by bench/bench_step.py, figures in the README); `plain` saves
+    # every candidate's activations.
     memory: Literal["plain", "recompute"] = "plain"
 
 
