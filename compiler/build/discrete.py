@@ -25,19 +25,36 @@ from genolang.compiler.lower.ir import Genotype, NetworkTemplate
 from genolang.compiler.passes.shapes import CellPlan, EdgePlan, plan_network
 from genolang.base.errors import CompileError
 
-__all__ = ["EvalNetwork", "SumNode", "apply_phase", "load_matching"]
+__all__ = ["DropPathSetting", "DropRate", "EvalNetwork", "SumNode", "apply_phase", "load_matching"]
 
 
-class _DropRate:
+class DropRate:
     """The network's drop-path probability, shared by reference with every node."""
 
     def __init__(self, p: float):
         self.p = p
 
 
+class DropPathSetting:
+    """``net.drop_path_prob``, read and set by the retraining schedule: the network's
+    :class:`DropRate` (``self._rate``), checked on the way in."""
+
+    _rate: DropRate
+
+    @property
+    def drop_path_prob(self) -> float:
+        return self._rate.p
+
+    @drop_path_prob.setter
+    def drop_path_prob(self, p: float) -> None:
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"drop_path_prob must be in [0, 1), got {p}")
+        self._rate.p = float(p)
+
+
 class SumNode(nn.ModuleDict):
     def __init__(self, row: CellPlan, edges: Sequence[EdgePlan], state_index: dict[str, int],
-                 affine: bool, rate: _DropRate):
+                 affine: bool, rate: DropRate):
         super().__init__(build_node_edges(row, edges, affine))
         self._plan = [(state_index[e.src], self[e.src][e.module_key]) for e in edges]
         self._rate = rate
@@ -53,7 +70,7 @@ class SumNode(nn.ModuleDict):
         return out
 
 
-class EvalNetwork(CellNetwork):
+class EvalNetwork(DropPathSetting, CellNetwork):
     """The discrete network of ``genotype`` on ``template``.
 
     Example:
@@ -68,7 +85,7 @@ class EvalNetwork(CellNetwork):
             raise CompileError(f"unknown phase `{phase}`", hint="`eval` or `retrain`")
         cells = {key: apply_phase(cell, phase) for key, cell in genotype.cells}
         plan = plan_network(template, cells)
-        rate = _DropRate(template.drop_path)
+        rate = DropRate(template.drop_path)
 
         def node_builder(row, node, edges, state_index):
             return SumNode(row, edges, state_index, affine, rate)
@@ -77,17 +94,6 @@ class EvalNetwork(CellNetwork):
         self.genotype = genotype
         self.phase = phase
         self._rate = rate
-
-    @property
-    def drop_path_prob(self) -> float:
-        return self._rate.p
-
-    @drop_path_prob.setter
-    def drop_path_prob(self, p: float) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"drop_path_prob must be in [0, 1), got {p}")
-        self._rate.p = float(p)
-
 
 def load_matching(net: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
     """Copy every entry of ``state`` whose name and shape match one of ``net``'s; returns the

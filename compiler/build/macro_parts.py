@@ -12,12 +12,12 @@ from torch import nn
 
 from genolang.base.errors import CompileError
 from genolang.compiler.build.cells import NetOutput, attach_heads, attach_stem, net_output, relu_conv_bn
-from genolang.compiler.build.discrete import SumNode, apply_phase
+from genolang.compiler.build.discrete import DropPathSetting, SumNode, apply_phase
 from genolang.compiler.build.layers import FactorizedReduce
 from genolang.compiler.lower.ir import Genotype, NetworkTemplate, Slot
 from genolang.compiler.passes.shapes import NetworkPlan
 
-__all__ = ["HW", "macro_template", "skip_sources", "source_key", "halvings", "SkipAlign", "Rate", "MacroBase",
+__all__ = ["HW", "macro_template", "skip_sources", "source_key", "halvings", "SkipAlign", "MacroBase",
            "phase_cells"]
 
 HW = tuple[int, int]
@@ -83,14 +83,7 @@ class SkipAlign(nn.Sequential):
         super().__init__(*layers)
 
 
-class Rate:
-    """The drop-path probability, shared by reference with every node of a network."""
-
-    def __init__(self, p: float):
-        self.p = p
-
-
-class MacroBase(nn.Module):
+class MacroBase(DropPathSetting, nn.Module):
     """Stem, side heads, classifier and ensemble of a macro network (the conventions of
     :class:`~genolang.compiler.build.cells.CellNetwork`)."""
 
@@ -121,16 +114,6 @@ class MacroBase(nn.Module):
 
     def _output(self, s: torch.Tensor, side: list, aux) -> NetOutput:
         return net_output(self, self.classifier(s), side, aux)
-
-    @property
-    def drop_path_prob(self) -> float:
-        return self._rate.p
-
-    @drop_path_prob.setter
-    def drop_path_prob(self, p: float) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"drop_path_prob must be in [0, 1), got {p}")
-        self._rate.p = float(p)
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return []

@@ -11,7 +11,8 @@ from torch import nn
 
 from genolang.base.errors import CompileError
 from genolang.compiler.build.cells import Cell, NetOutput
-from genolang.compiler.build.macro_parts import (MacroBase, Rate, SkipAlign, halvings, macro_template, phase_cells,
+from genolang.compiler.build.discrete import DropRate
+from genolang.compiler.build.macro_parts import (MacroBase, SkipAlign, halvings, macro_template, phase_cells,
                                                  skip_sources, source_key)
 from genolang.compiler.lower.ir import Genotype, MacroChoice, NetworkTemplate
 from genolang.compiler.passes.shapes import plan_network
@@ -27,7 +28,7 @@ class _V1Network(MacroBase):
         super().__init__()
         t = macro_template(template, depth)
         plan = plan_network(t, phase_cells(genotype, phase))
-        self._rate = Rate(drop_path)
+        self._rate = DropRate(drop_path)
         self._init_common(plan, genotype, affine=affine, phase=phase, trainable_ensemble=trainable_ensemble)
         builder = self._node_builder(affine)
         cells = []

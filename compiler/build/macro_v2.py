@@ -12,7 +12,8 @@ from torch import nn
 
 from genolang.base.errors import CompileError, did_you_mean
 from genolang.compiler.build.cells import Cell, NetOutput
-from genolang.compiler.build.macro_parts import MacroBase, Rate, macro_template, phase_cells
+from genolang.compiler.build.discrete import DropRate
+from genolang.compiler.build.macro_parts import MacroBase, macro_template, phase_cells
 from genolang.compiler.lower.ir import Genotype, MacroChoice, NetworkTemplate, Slot
 from genolang.compiler.passes.shapes import NetworkPlan, plan_network
 
@@ -53,7 +54,7 @@ class _V2Network(MacroBase):
                 raise CompileError(f"cell types `{types[0]}` and `{ty}` output different widths; "
                                    "version 2 adds their outputs", genotype.span,
                                    hint="give every type the same number of output states")
-        self._rate = Rate(drop_path)
+        self._rate = DropRate(drop_path)
         self._init_common(first, genotype, affine=affine, phase=phase, trainable_ensemble=trainable_ensemble)
         builder = self._node_builder(affine)
         self.cells = nn.ModuleList(

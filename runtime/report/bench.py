@@ -90,12 +90,14 @@ def _load_table():
         return None, f"{err.message} ({err.hint})" if err.hint else err.message
 
 
-def _mean_sd(values: list[float]) -> str:
+def _mean_sd(values: list[float], plus_minus: bool = False) -> str:
+    """``mean (std), n = N`` (or ``mean ± std``); one value has no std, none is a dash."""
     if not values:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.2f} (n = 1)"
-    return f"{statistics.fmean(values):.2f} ({statistics.stdev(values):.2f}), n = {len(values)}"
+        return f"{values[0]:.2f}" if plus_minus else f"{values[0]:.2f} (n = 1)"
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    return f"{mean:.2f} ± {sd:.2f}" if plus_minus else f"{mean:.2f} ({sd:.2f}), n = {len(values)}"
 
 
 def _interval(values: list[float]) -> str:
@@ -206,14 +208,6 @@ def _p_pair(x: list[float], y: list[float]) -> str:
     return f"{'–' if welch is None else format_p(welch.p)} / {format_p(mann_whitney(x, y).p)}"
 
 
-def _pm(values: list[float]) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
-
-
 def method_table(by_label: dict[str, dict[str, list[Entry]]]) -> list[str]:
     """Every search arm of every configuration in one table shaped like NAS-Bench-201's method
     table, each tested against the random cells (all configurations' random arms pooled: the
@@ -243,7 +237,8 @@ def method_table(by_label: dict[str, dict[str, list[Entry]]]) -> list[str]:
     for label, group, members in arms:
         cost = values(members, "search_cpu_s")
         is_ref = reference is not None and reference[0] == label and group == "icdarts"
-        row = [md(label), md(group), str(len(members)), _pm(values(members, "table")), _pm(values(members, "retrained")),
+        row = [md(label), md(group), str(len(members)), _mean_sd(values(members, "table"), plus_minus=True),
+               _mean_sd(values(members, "retrained"), plus_minus=True),
                f"{statistics.fmean(cost) / 60:.1f}" if cost else "–"]
         for name in ("table", "retrained"):
             row.append(_p_pair(values(members, name), values(random, name)))
@@ -252,8 +247,8 @@ def method_table(by_label: dict[str, dict[str, list[Entry]]]) -> list[str]:
                        else _p_pair(values(members, name), values(reference[1], name)))
         lines.append("| " + " | ".join(row) + " |")
     if random:
-        lines.append(f"| (pooled) | random cells | {len(random)} | {_pm(values(random, 'table'))} | "
-                     f"{_pm(values(random, 'retrained'))} | – | – | – | "
+        lines.append(f"| (pooled) | random cells | {len(random)} | {_mean_sd(values(random, 'table'), plus_minus=True)} | "
+                     f"{_mean_sd(values(random, 'retrained'), plus_minus=True)} | – | – | – | "
                      + " | ".join(["–" if reference is None else _p_pair(values(random, n), values(reference[1], n))
                                    for n in ("table", "retrained")]) + " |")
     return lines
