@@ -9,7 +9,7 @@ from genolang.base.limits import MAX_NODES
 from genolang.compiler.lower import ir
 from genolang.compiler.lower.definitions import check_inputs
 from genolang.compiler.lower.lower_ops import SPECIAL_OPS
-from genolang.compiler.lower.lowering import Lowering
+from genolang.compiler.lower.lowering import Lowering, known_network
 
 
 def lower_genotype(definition: S.GenotypeDef, lowering: Lowering) -> ir.Genotype:
@@ -21,10 +21,7 @@ def lower_genotype(definition: S.GenotypeDef, lowering: Lowering) -> ir.Genotype
         if isinstance(stmt, S.GenoSpace):
             space = lowering.space(stmt.name, stmt.span)
         elif isinstance(stmt, S.GenoTemplate):
-            if stmt.name not in lowering.defs["network"]:
-                raise SpecSemanticError(f"unknown network `{stmt.name}`", stmt.span,
-                                        hint=did_you_mean(stmt.name, lowering.defs["network"]))
-            template = stmt.name
+            template = known_network(lowering, stmt.name, stmt.span)
         elif isinstance(stmt, S.Provenance):
             provenance.extend((e.key, _text(e.value)) for e in stmt.entries if isinstance(e, S.Setting))
         elif isinstance(stmt, S.GenoMacro):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Mapping, Protocol
 
-from genolang.base.errors import Span, SpecSemanticError
+from genolang.base.errors import Span, SpecSemanticError, did_you_mean
 from genolang.grammar import syntax as S
 
 from genolang.compiler.lower import ir
 from genolang.compiler.lower.lower_ops import OpLowering
 
-__all__ = ["Lowering", "cycle_error"]
+__all__ = ["Lowering", "cycle_error", "known_network"]
 
 
 class Lowering(Protocol):
@@ -38,3 +38,11 @@ def cycle_error(kind: str, members, message: str, span, **kw) -> SpecSemanticErr
     error = SpecSemanticError(message, span, **kw)
     error.cycle = (kind, frozenset(members))
     return error
+
+
+def known_network(lowering: Lowering, name: str, span: Span) -> str:
+    """``name``, if the program defines a network of that name (a genotype's or a macro's
+    template); else a located error with the nearest name."""
+    if name not in lowering.defs["network"]:
+        raise SpecSemanticError(f"unknown network `{name}`", span, hint=did_you_mean(name, lowering.defs["network"]))
+    return name

@@ -9,7 +9,7 @@ from genolang.grammar import syntax as S
 
 from genolang.compiler.lower import ir
 from genolang.compiler.lower.bounds import check_once
-from genolang.compiler.lower.lowering import Lowering
+from genolang.compiler.lower.lowering import Lowering, known_network
 
 __all__ = ["lower_macro"]
 
@@ -20,10 +20,7 @@ def lower_macro(lowering: Lowering, name: str) -> ir.MacroSpec:
     template, types, depth = None, (), 20
     for stmt in definition.body:
         if isinstance(stmt, S.MacroTemplate):
-            if stmt.name not in lowering.defs["network"]:
-                raise SpecSemanticError(f"unknown network `{stmt.name}`", stmt.span,
-                                        hint=did_you_mean(stmt.name, lowering.defs["network"]))
-            template = stmt.name
+            template = known_network(lowering, stmt.name, stmt.span)
         elif isinstance(stmt, S.MacroTypes):
             for t in stmt.names:
                 if t not in lowering.defs["cell"]:
