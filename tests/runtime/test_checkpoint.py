@@ -142,6 +142,9 @@ import torch
 
 from genolang.runtime.runs import checkpoint as ck
 
+# Ctrl-C as a terminal delivers it: a process started in the background by a shell without job
+# control (as CI runners may start the suite) inherits SIGINT ignored, and then rightly ignores it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 real_save = torch.save
 
 
