@@ -1,4 +1,4 @@
-"""Shared pytest options and fixtures.
+"""Shared pytest options and fixtures (``golden``; ``geno``, the CLI run in-process).
 
 ``pytest --update-golden`` rewrites the golden files that tests compare against (error
 messages under tests/golden/errors, IR dumps under tests/golden/ir) instead of failing; the
@@ -8,6 +8,7 @@ messages under tests/golden/errors, IR dumps under tests/golden/ir) instead of f
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,26 @@ def anb_table():
             pytest.fail("GENO_CI=1 but analog-nasbench is not installed (pip install -e '.[bench]')")
         pytest.skip("analog-nasbench is not installed (pip install 'genolang[bench]')")
     return load_table("analognas")
+
+
+class Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def geno(monkeypatch, capsys):
+    """Run `geno ARGS...` through `genolang.cli.main` (error rendering and exit codes included)."""
+    from genolang.cli import main
+
+    def run(*args: str) -> Ran:
+        monkeypatch.setattr(sys, "argv", ["geno", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+    return run

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 import genolang
 from genolang.base.errors import ErrorGroup, GenolangError, SpecWarning
-from genolang.cli import main
 from genolang.compiler.passes import memory_fit
 from genolang.compiler.passes.memory_fit import MemoryPass
 from genolang.compiler.passes.pipeline import ORDER, Pass, Pipeline, check_program, pipeline
@@ -37,18 +34,6 @@ def spec(tmp_path, *, op="maxpool", kind="digits", path="", extra=""):
 
 def findings(file) -> list[GenolangError]:
     return pipeline().run(genolang.load(file))
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["geno", *args])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out + err
 
 
 def test_the_passes_run_in_the_documented_order():
@@ -104,7 +89,7 @@ def test_the_memory_pass_names_itself_and_waits_for_clean_shapes(tmp_path, monke
     assert found and {e.pass_name for e in found} == {"shapes"}
 
 
-def test_check_compile_and_search_run_the_same_pipeline(tmp_path, monkeypatch, capsys):
+def test_check_compile_and_search_run_the_same_pipeline(tmp_path, monkeypatch, geno):
     ran: list[tuple[str, ...]] = []
     original = Pipeline.run
 
@@ -116,8 +101,9 @@ def test_check_compile_and_search_run_the_same_pipeline(tmp_path, monkeypatch, c
     file = spec(tmp_path, kind="digts")
     messages = []
     for command in (("check", str(file)), ("compile", str(file), "--no-summary")):
-        code, text = cli(monkeypatch, capsys, *command)
-        assert code == 2, text
+        result = geno(*command)
+        text = result.stdout + result.stderr
+        assert result.returncode == 2, text
         messages.append(text[text.index("error:"):].strip())
     from genolang.runtime.jobs.driver import start_search
 
