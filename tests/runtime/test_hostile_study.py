@@ -213,6 +213,15 @@ def test_hostile_labels_are_escaped_in_the_report(case, tmp_path):
                for line in page.splitlines() if line.startswith("!["))
 
 
+@pytest.mark.parametrize("value", [-1.0, "1e999", "12 s", [1]])
+def test_a_forged_cpu_time_is_a_located_error_not_a_figure(case, value):
+    """The report's search cost comes from the manifest's `cpu_s`: a negative, infinite or
+    non-numeric one is refused naming the file, never averaged into the method table."""
+    study, _ = case
+    _edit(study, lambda m: _item(m, "search_s0").update(cpu_s=float(value) if value == "1e999" else value))
+    clean_exit(run_capped("report", str(study), seconds=120), "manifest.json")
+
+
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero", "list_line", "non_utf8", "nan", "alpha_string"])
 def test_damaged_metrics_in_a_study_are_errors_not_hangs(case, kind):
     study, sentinel = case
